@@ -140,3 +140,19 @@ def test_module_entry_point_help():
                                capture_output=True, text=True, timeout=120)
     assert completed.returncode == 0
     assert "--truncation" in completed.stdout
+
+
+def test_generate_uses_builtin_model(tmp_path):
+    out = tmp_path / "ideas.png"
+    result = run("generate", "smiling cat face", "-n", "4", "--seed", "7", "--out", str(out))
+    assert result.exit_code == 0, result.output
+    assert Image.open(out).size == (4 * 66 + 2, 66 + 2)
+
+
+def test_builtin_model_small_and_pickle_free():
+    from designgan.pipeline import builtin_model_path
+
+    folder = builtin_model_path()
+    assert (folder / "model.safetensors").stat().st_size < 10 * 1024 * 1024
+    assert (folder / "MODEL_CARD.md").is_file()
+    assert not list(folder.glob("*.pt")) and not list(folder.glob("*.pkl"))

@@ -96,7 +96,7 @@ def test_critic_norm_batch_has_batchnorm(tiny_model_config):
 
 
 def test_critic_norm_spectral_wraps_every_weight(tiny_model_config):
-    critic = Critic(tiny_model_config(critic_norm="spectral"))
+    critic = Critic(tiny_model_config(critic_norm="spectral", minibatch_std_group=4))
     layers = [m for m in critic.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
     assert len(layers) == 6  # 3 convolutions at 32 px, the minibatch-std merge, the head and the projection
     for layer in layers:

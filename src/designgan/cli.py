@@ -117,7 +117,10 @@ def load_dataset(data: str, resolution: int, min_count: int, quiet: bool):
     if data == OPENMOJI:
         return load_or_build_openmoji(resolution_px=resolution, min_count=min_count, progress=not quiet)
     try:
-        return DesignDataset.load(data)
+        return DesignDataset.load(
+            data, mmap=True,
+            rebuild_hint="Build a dataset with `designgan data import FOLDER --out FILE` or `designgan data openmoji --out FILE`",
+        )
     except DatasetError as error:
         fail(str(error))
 
@@ -127,7 +130,7 @@ def train(
     data: str = typer.Option(OPENMOJI, help='Training data: "openmoji" (the built-in set, rendered on first use) or a dataset file from `designgan data`.'),
     run_dir: Optional[Path] = typer.Option(None, help="Run folder for config, samples, metrics, checkpoints and the exported model. Default: runs/<date-time>."),
     resume: Optional[Path] = typer.Option(None, help="Continue the run in this folder from its last checkpoint (other options except --steps are taken from the run)."),
-    loss: str = typer.Option("hinge", help=f"GAN objective: {', '.join(LOSS_NAMES)}."),
+    loss: str = typer.Option("bce", help=f"GAN objective: {', '.join(LOSS_NAMES)}."),
     steps: Optional[int] = typer.Option(None, help="Total generator updates. Default: 10000 (with --resume: the run's own total)."),
     max_minutes: float = typer.Option(0.0, help="Stop after this many minutes of wall-clock time, then save and export; 0 = no limit."),
     batch_size: int = typer.Option(64, help="Images per step; clamped to the dataset size when larger."),
@@ -136,7 +139,8 @@ def train(
     width: int = typer.Option(32, help="Base channel count of both networks; the widest layer has 8x (16x at 128 px)."),
     latent_dim: int = typer.Option(128, help="Size of the noise vector z."),
     embed_dim: int = typer.Option(64, help="Size of the learned keyword embedding."),
-    critic_norm: Optional[str] = typer.Option(None, help="Critic normalisation: spectral, batch or none. Default: none for wgan-gp, spectral otherwise."),
+    critic_norm: Optional[str] = typer.Option(None, help="Critic normalisation: spectral, batch or none. Default: none for wgan-gp, batch otherwise."),
+    minibatch_std_group: int = typer.Option(0, help="Images per minibatch-standard-deviation group in the critic (a defence against mode collapse); 0 = off."),
     lr_generator: Optional[float] = typer.Option(None, help="Generator Adam learning rate. Default: 1e-4 for wgan-gp, 2e-4 otherwise."),
     lr_critic: Optional[float] = typer.Option(None, help="Critic Adam learning rate. Default: 1e-4 for wgan-gp, 2e-4 otherwise."),
     n_critic: Optional[int] = typer.Option(None, help="Critic updates per generator update. Default: 5 for wgan-gp, 1 otherwise."),
@@ -179,7 +183,8 @@ def train(
                 threads=threads, tensorboard=tensorboard, **recipe,
             ).validate()
             model_config = ModelConfig(resolution_px=resolution, width=width, latent_dim=latent_dim,
-                                       embed_dim=embed_dim, critic_norm=critic_norm or critic_norm_default(loss))
+                                       embed_dim=embed_dim, critic_norm=critic_norm or critic_norm_default(loss),
+                                       minibatch_std_group=minibatch_std_group)
             if resolution not in (32, 64, 128):
                 fail(f"--resolution {resolution} is not supported; use 32, 64 or 128.", 2)
             dataset = load_dataset(data, resolution, min_count, quiet)
@@ -229,6 +234,8 @@ def generate(
         fail(str(error))
     except KeywordError as error:
         fail(str(error))
+    for line in resolution.describe_mappings():
+        typer.echo(f"note: {line}", err=True)
     for line in resolution.describe_unknown():
         typer.echo(f"warning: {line}", err=True)
     if design_model.vocabulary is None:

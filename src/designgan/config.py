@@ -36,7 +36,7 @@ class ModelConfig:
     num_keywords: int = 0  # vocabulary size; 0 trains an unconditional model
     embed_dim: int = 64  # size of the learned keyword embedding
     critic_norm: CriticNorm = "spectral"  # normalisation inside the critic
-    minibatch_std_group: int = 4  # images per minibatch-standard-deviation group in the critic; 0 = off
+    minibatch_std_group: int = 0  # images per minibatch-standard-deviation group in the critic; 0 = off
 
     def validate(self) -> "ModelConfig":
         if self.resolution_px not in RESOLUTIONS_PX:
@@ -64,7 +64,7 @@ class ModelConfig:
 class TrainConfig:
     """Optimisation recipe of a training run. Defaults suit 64 px OpenMoji on a CPU."""
 
-    loss: LossName = "hinge"
+    loss: LossName = "bce"
     batch_size: int = 64  # images per step; clamped to the dataset size when larger
     steps: int = 10_000  # generator updates
     max_minutes: float = 0.0  # stop after this wall-clock time in minutes; 0 = no limit
@@ -134,10 +134,13 @@ def loss_defaults(loss: str) -> dict[str, Any]:
 def critic_norm_default(loss: str) -> str:
     """Return the critic normalisation that suits each loss.
 
-    WGAN-GP penalises per-sample input gradients, which batch norm would mix across
-    the batch, and spectral norm would fight the penalty, so its critic has none.
+    BCE and hinge use the DCGAN discriminator with batch norm. On OpenMoji a
+    spectral-norm critic with these widths separated real from fake within 50 steps
+    (critic loss near 0) and the generator collapsed to one image, while the batch-norm
+    discriminator kept the samples diverse. WGAN-GP penalises per-sample input
+    gradients, which batch norm would mix across the batch, so its critic has none.
     """
-    return "none" if loss == "wgan-gp" else "spectral"
+    return "none" if loss == "wgan-gp" else "batch"
 
 
 def to_dict(config: Any) -> dict[str, Any]:

@@ -1,15 +1,18 @@
 """The exported model format: model.safetensors plus config.json, loaded with no pickle.
 
 config.json contains the format version, the architecture (ModelConfig), the keyword
-vocabulary with counts and the training recipe; model.safetensors contains the EMA
-generator's weights and batch-norm statistics.
+vocabulary with counts, the dataset's synonyms and the training recipe.
+model.safetensors contains the EMA generator's weights and batch-norm statistics.
+keyword_embeddings.safetensors, written when the designgan[text] extra is installed,
+caches the sentence embeddings of the keywords (see `designgan.text_embedding`).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -18,8 +21,10 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save
 
 from .config import ConfigError, ModelConfig, from_dict, to_dict
+from .data.keyword_mapping import Synonyms, synonyms_from_json, synonyms_to_json
 from .data.vocabulary import Vocabulary
 from .files import atomic_write
+from .text_embedding import KEYWORD_EMBEDDINGS_NAME, export_keyword_embeddings
 
 MODEL_FORMAT_VERSION = 1
 WEIGHTS_NAME = "model.safetensors"
@@ -40,11 +45,21 @@ class ModelFiles:
     state_dict: dict[str, torch.Tensor]
     config: dict[str, Any]
     sha256: str  # hash of model.safetensors: identifies the weights in recipes
+    synonyms: Synonyms = field(default_factory=dict)  # variant -> keywords, from the dataset's synonyms file
 
 
 def export_model(out_dir: str | Path, generator: torch.nn.Module, model_config: ModelConfig,
-                 vocabulary: Vocabulary | None, recipe: dict[str, Any]) -> Path:
-    """Write `out_dir/model.safetensors` and `out_dir/config.json`, each atomically."""
+                 vocabulary: Vocabulary | None, recipe: dict[str, Any],
+                 synonyms: Mapping[str, Sequence[str]] | None = None, keyword_embeddings: bool = False) -> Path:
+    """Write `out_dir/model.safetensors` and `out_dir/config.json`, each atomically.
+
+    synonyms: variant -> keywords from the dataset's synonyms file, which
+        generation applies to the words users type.
+    keyword_embeddings: also write keyword_embeddings.safetensors when the
+        designgan[text] extra is installed. Loading its encoder takes seconds,
+        so only `Trainer.export` requests it by default. Either way an older
+        file of that name is removed, because it may belong to another vocabulary.
+    """
     out_dir = Path(out_dir)
     tensors = {name: tensor.detach().cpu().contiguous() for name, tensor in generator.state_dict().items()}
     payload = save(tensors, metadata={"format": "designgan-generator", "format_version": str(MODEL_FORMAT_VERSION)})
@@ -54,10 +69,16 @@ def export_model(out_dir: str | Path, generator: torch.nn.Module, model_config: 
         "format_version": MODEL_FORMAT_VERSION,
         "model": to_dict(model_config),
         "vocabulary": vocabulary.to_dict() if vocabulary is not None else None,
+        "synonyms": synonyms_to_json(synonyms or {}),
         "recipe": recipe,
     }
     text = json.dumps(config, indent=2, sort_keys=True) + "\n"
     atomic_write(out_dir / CONFIG_NAME, lambda handle: handle.write(text.encode("utf-8")))
+
+    if keyword_embeddings:
+        export_keyword_embeddings(out_dir, vocabulary)
+    else:
+        (out_dir / KEYWORD_EMBEDDINGS_NAME).unlink(missing_ok=True)
     return out_dir
 
 
@@ -85,6 +106,7 @@ def read_model_files(path: str | Path) -> ModelFiles:
     try:
         model_config = from_dict(ModelConfig, config["model"]).validate()
         vocabulary = Vocabulary.from_dict(config["vocabulary"]) if config.get("vocabulary") else None
+        synonyms = synonyms_from_json(config.get("synonyms"))  # older exports have no "synonyms"
     except (AttributeError, KeyError, TypeError, ValueError, ConfigError) as error:  # AttributeError: "model" is not an object
         raise ModelFileError(f"{config_path} has an invalid model section ({error}); export the model again.") from error
     if model_config.conditional and (vocabulary is None or len(vocabulary) != model_config.num_keywords):
@@ -95,4 +117,4 @@ def read_model_files(path: str | Path) -> ModelFiles:
         state_dict = load_file(weights_path)
     except (SafetensorError, OSError, ValueError) as error:
         raise ModelFileError(f"{weights_path} cannot be read ({error}); the file is damaged, export or copy it again.") from error
-    return ModelFiles(path, model_config, vocabulary, state_dict, config, hashlib.sha256(raw).hexdigest())
+    return ModelFiles(path, model_config, vocabulary, state_dict, config, hashlib.sha256(raw).hexdigest(), synonyms)

@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from importlib.resources import files
 from pathlib import Path
@@ -15,7 +16,10 @@ from typing import Any, Sequence
 import torch
 from PIL import Image
 
+from . import text_embedding
+from .data.keyword_mapping import KeywordMapping, KeywordMatcher, WordMatch, dropped_words
 from .data.keywords import tokenize_keywords
+from .data.vocabulary import Vocabulary
 from .export import WEIGHTS_NAME, ModelFileError, ModelFiles, read_model_files
 from .images import float_to_uint8
 from .models import Generator
@@ -33,14 +37,41 @@ class KeywordResolution:
     """How the words a user typed map onto the model's vocabulary."""
 
     requested: list[str]  # keywords after tokenising the user's text
-    known: list[str]  # the ones the model was trained on, in request order
+    known: list[str]  # vocabulary keywords to draw, typed or mapped, in request order
     unknown: dict[str, list[str]] = field(default_factory=dict)  # word -> closest known keywords by spelling
+    mappings: list[KeywordMapping] = field(default_factory=list)  # words replaced by a keyword, and how
+    dropped: list[str] = field(default_factory=list)  # text the tokenizer removed, such as emoji or other scripts
+    similarity_hint: str = ""  # why matching by meaning did not run, when it could have helped
+
+    @classmethod
+    def from_matches(cls, requested: list[str], matches: Sequence[WordMatch], vocabulary: Vocabulary,
+                     dropped: list[str], similarity_hint: str = "") -> KeywordResolution:
+        """Collect the keywords of matched words in order; words without a match become unknown."""
+        resolution = cls(requested, [], dropped=dropped)
+        for match in matches:
+            if not match.mappings:
+                resolution.unknown[match.text] = vocabulary.suggest(match.text)
+            for mapping in match.mappings:
+                if mapping.method != "exact":
+                    resolution.mappings.append(mapping)
+                if mapping.keyword not in resolution.known:
+                    resolution.known.append(mapping.keyword)
+        resolution.similarity_hint = similarity_hint if resolution.unknown else ""
+        return resolution
+
+    def describe_mappings(self) -> list[str]:
+        """Return one line per mapping: "kitten → cat (0.83)", "cats → cat (plural)", "kitty → cat (synonym)"."""
+        return [mapping.describe() for mapping in self.mappings]
 
     def describe_unknown(self) -> list[str]:
         lines = []
         for word, close in self.unknown.items():
             hint = f"; closest known: {', '.join(close)}" if close else "; no close match"
             lines.append(f"unknown keyword {word!r} ignored{hint}")
+        for text in self.dropped:
+            lines.append(f"{text!r} ignored: keywords are read from the letters a-z and digits only")
+        if self.similarity_hint:
+            lines.append(self.similarity_hint)
         return lines
 
 
@@ -56,18 +87,31 @@ def builtin_model_path() -> Path:
     return Path(str(files("designgan") / "builtin"))
 
 
-def load_model(path: str | Path | None = None, device: str = "cpu") -> "DesignModel":
-    """Load an exported model folder; with no path, the built-in OpenMoji model."""
-    return DesignModel(read_model_files(path if path is not None else builtin_model_path()), device=device)
+def load_model(path: str | Path | None = None, device: str = "cpu",
+               similarity_threshold: float | None = text_embedding.DEFAULT_SIMILARITY_THRESHOLD) -> "DesignModel":
+    """Load an exported model folder; with no path, the built-in OpenMoji model.
+
+    similarity_threshold: minimum cosine similarity (-1..1) at which an unknown
+        word maps to a keyword by meaning; None turns matching by meaning off.
+    """
+    model_files = read_model_files(path if path is not None else builtin_model_path())
+    return DesignModel(model_files, device=device, similarity_threshold=similarity_threshold)
 
 
 class DesignModel:
     """An exported generator with its vocabulary, ready to draw ideas."""
 
-    def __init__(self, model_files: ModelFiles, device: str = "cpu"):
+    def __init__(self, model_files: ModelFiles, device: str = "cpu",
+                 similarity_threshold: float | None = text_embedding.DEFAULT_SIMILARITY_THRESHOLD):
+        if similarity_threshold is not None and not -1.0 <= similarity_threshold <= 1.0:
+            raise ValueError(f"similarity_threshold={similarity_threshold} is out of range; use -1..1, or None to turn it off.")
         self.files = model_files
         self.config = model_files.model_config
         self.vocabulary = model_files.vocabulary
+        self.similarity_threshold = similarity_threshold
+        self.keyword_matcher = KeywordMatcher(self.vocabulary, model_files.synonyms) if self.vocabulary is not None else None
+        self._similarity: text_embedding.KeywordSimilarity | None = None  # built on the first unknown word
+        self._similarity_lock = threading.Lock()
         self.device = torch.device(device)
         self.generator = Generator(self.config)
         try:
@@ -93,18 +137,37 @@ class DesignModel:
         return self.config.resolution_px
 
     def resolve_keywords(self, keywords: str | Sequence[str]) -> KeywordResolution:
-        """Tokenise the user's text (or each item of a list) and split known from unknown words."""
+        """Tokenise the user's text (or each item of a list) and map the words onto the vocabulary.
+
+        Words outside the vocabulary are mapped by spacing, plural and the
+        dataset's synonyms (`KeywordMatcher`), then by meaning when the
+        designgan[text] extra is installed. The words left over are unknown.
+        """
         texts = [keywords] if isinstance(keywords, str) else list(keywords)
         requested: list[str] = []
+        dropped: list[str] = []
         for text in texts:
             for keyword in tokenize_keywords(str(text)):
                 if keyword not in requested:
                     requested.append(keyword)
-        if self.vocabulary is None:
-            return KeywordResolution(requested, [], {})
-        known = [k for k in requested if k in self.vocabulary]
-        unknown = {k: self.vocabulary.suggest(k) for k in requested if k not in self.vocabulary}
-        return KeywordResolution(requested, known, unknown)
+            dropped += [part for part in dropped_words(str(text)) if part not in dropped]
+        if self.vocabulary is None or self.keyword_matcher is None:
+            return KeywordResolution(requested, [], {}, dropped=dropped)
+
+        matches = self.keyword_matcher.match(requested)
+        similarity_hint = ""
+        if self.similarity_threshold is not None and any(not match.mappings for match in matches):
+            try:
+                matches = self._keyword_similarity().match_unknown(matches, self.similarity_threshold)
+            except text_embedding.TextEncoderMissing:
+                similarity_hint = text_embedding.MISSING_EXTRA_HINT
+        return KeywordResolution.from_matches(requested, matches, self.vocabulary, dropped, similarity_hint)
+
+    def _keyword_similarity(self) -> text_embedding.KeywordSimilarity:
+        with self._similarity_lock:
+            if self._similarity is None:
+                self._similarity = text_embedding.KeywordSimilarity.for_model(self.path, self.vocabulary)
+            return self._similarity
 
     def keyword_vector(self, known: Sequence[str]) -> torch.Tensor | None:
         """Return the multi-hot condition (1, K) for known keywords, or None if unconditional."""

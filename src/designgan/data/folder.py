@@ -22,6 +22,7 @@ from designgan.data.assemble import RenderResult, SourceItem, assemble_designs
 from designgan.data.decode import decode_file
 from designgan.data.images import DEFAULT_MAX_PIXELS, EXTENSION_FORMATS, FitMode, ImageRejected, ImageSettings
 from designgan.data.import_cache import CachedImage, decoder_fingerprint, load_import_cache, save_import_cache
+from designgan.data.keyword_mapping import Synonyms, synonyms_to_json
 from designgan.data.render import RGB
 from designgan.data.report import REPORT_FILE_NAME, BuildReport, ReportEntry
 from designgan.data.tags import (
@@ -236,8 +237,12 @@ def _report_unused_files(scan: FolderScan, tag_source: str, report: BuildReport)
                     f"extension {suffix} is not an image extension ({', '.join(sorted(set(EXTENSION_FORMATS)))})")
 
 
-def _render_settings(settings: ImportSettings, tag_source: str) -> dict[str, object]:
-    """Return the settings stored in the dataset. Paths are left out, so a moved folder gives the same file."""
+def _render_settings(settings: ImportSettings, tag_source: str, synonyms: Synonyms) -> dict[str, object]:
+    """Return the settings stored in the dataset. Paths are left out, so a moved folder gives the same file.
+
+    The parsed synonyms are stored too, because they travel from the dataset into
+    exported models, where generation maps the words users type with them.
+    """
     synonyms_sha256 = file_sha256(settings.synonyms) if settings.synonyms else None
     return {
         "source": "folder",
@@ -249,6 +254,7 @@ def _render_settings(settings: ImportSettings, tag_source: str) -> dict[str, obj
         "tags": tag_source,
         "stop_words": list(settings.stop_words),
         "synonyms_sha256": synonyms_sha256,
+        "synonyms": synonyms_to_json(synonyms),
     }
 
 
@@ -283,7 +289,7 @@ def import_folder(
     scan = scan_folder(folder, settings.recursive)
     tag_source = resolve_tag_source(settings.tags, scan, folder)
     rules = KeywordRules(settings.stop_words, read_synonyms(settings.synonyms) if settings.synonyms else {})
-    render_settings = _render_settings(settings, tag_source)
+    render_settings = _render_settings(settings, tag_source, rules.synonyms)
     report = BuildReport(source="folder", settings={**render_settings, "folder": str(folder), "dataset": str(out)})
     report.skipped_items.extend(scan.skipped)
     _report_unused_files(scan, tag_source, report)

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
 from ..augment import DiffAugment
@@ -93,9 +94,11 @@ class Trainer:
         self.noise_rng = torch.Generator().manual_seed(train_config.seed + 2)
         self.data_rng = torch.Generator().manual_seed(train_config.seed + 3)
 
-        # The whole set stays on the device as uint8 (N, 3, H, W): 48 MB for OpenMoji at 64 px.
-        self.images = torch.from_numpy(dataset.images).permute(0, 3, 1, 2).contiguous()
-        self.labels = torch.from_numpy(dataset.labels).float()
+        # Images stay uint8 (N, H, W, 3) in the dataset's own array, which may be a memory
+        # map of the dataset file, and only each batch is gathered and converted, so memory
+        # stays bounded for large sets. Labels stay uint8 (N, K) for the same reason.
+        self.images = dataset.images
+        self.labels = torch.from_numpy(np.asarray(dataset.labels))
         if len(dataset) == 0:
             raise ValueError(f"dataset {data_source or '(in memory)'} has no images; import or build it again.")
         self.batch_size = min(train_config.batch_size, len(dataset))
@@ -105,7 +108,7 @@ class Trainer:
         self.order = torch.randperm(len(dataset), generator=self.data_rng)
         self.cursor = 0
 
-        # Minibatch-std groups divide the batch, so real and fake images never share one.
+        # Minibatch-std groups must divide the batch.
         self.group_size = math.gcd(model_config.minibatch_std_group, self.batch_size) or 1
 
         self.step = 0
@@ -124,7 +127,7 @@ class Trainer:
         self.sample_rows = 1
         if self.model_config.conditional:
             picks = torch.randperm(len(self.dataset), generator=rng)[:SAMPLE_ROWS]
-            rows = self.labels[picks]  # (rows, K): keyword sets of real designs
+            rows = self.labels[picks].float()  # (rows, K): keyword sets of real designs
             if self.train_config.sample_keywords:
                 rows = torch.stack([self._encode_sample_keywords(text) for text in self.train_config.sample_keywords])
             self.sample_rows = len(rows)
@@ -138,7 +141,7 @@ class Trainer:
             z = torch.randn(64, latent, generator=rng)
             keywords = None
             if self.model_config.conditional:
-                keywords = self.labels[torch.randint(len(self.dataset), (64,), generator=rng)]
+                keywords = self.labels[torch.randint(len(self.dataset), (64,), generator=rng)].float()
             self.calibration.append((z, keywords))
 
     def _encode_sample_keywords(self, text: str) -> torch.Tensor:
@@ -177,8 +180,13 @@ class Trainer:
             self.cursor = 0
         index = self.order[self.cursor : self.cursor + self.batch_size]
         self.cursor += self.batch_size
-        keywords = self.labels[index] if self.model_config.conditional else None
-        return uint8_to_float(self.images[index]), keywords
+        keywords = self.labels[index].float() if self.model_config.conditional else None
+
+        # Sorted indices read a memory-mapped file in order; the batch order is then restored.
+        sorted_index, permutation = torch.sort(index)
+        rows = torch.from_numpy(np.ascontiguousarray(self.images[sorted_index.numpy()]))  # (B, H, W, 3)
+        images = uint8_to_float(rows[torch.argsort(permutation)].permute(0, 3, 1, 2))
+        return images, keywords
 
     def _noise(self) -> torch.Tensor:
         return torch.randn(self.batch_size, self.model_config.latent_dim, generator=self.noise_rng)
@@ -201,17 +209,18 @@ class Trainer:
         with torch.no_grad():
             fake = self.generator(self._noise(), keywords)
 
-        # Real and fake go through the critic as one batch (2B, 3, H, W); DiffAugment
+        # Real and fake images go through the critic as two batches, so that a batch-norm
+        # critic normalises each with its own statistics (as in DCGAN); a critic that sees
+        # both in one batch can tell them apart by the batch statistics alone. DiffAugment
         # draws independent parameters per image.
-        both = self.augment(torch.cat([real, fake]))
-        both_keywords = None if keywords is None else torch.cat([keywords, keywords])
-        real_scores, fake_scores = self.critic(both, both_keywords, self.group_size).chunk(2)
+        real_aug, fake_aug = self.augment(real), self.augment(fake)
+        real_scores = self.critic(real_aug, keywords, self.group_size)
+        fake_scores = self.critic(fake_aug, keywords, self.group_size)
         loss = self.loss.critic(real_scores, fake_scores)
         stats = {"loss/critic": self._check_finite("critic", loss),
                  "critic/real": float(real_scores.detach().mean()), "critic/fake": float(fake_scores.detach().mean())}
 
         if self.loss.uses_gradient_penalty:
-            real_aug, fake_aug = both.chunk(2)
             penalty = gradient_penalty(lambda x: self.critic(x, keywords, self.group_size), real_aug, fake_aug,
                                        generator=self.noise_rng)
             stats["loss/gradient_penalty"] = self._check_finite("gradient penalty", penalty)
@@ -243,7 +252,7 @@ class Trainer:
         # The generator draws for keyword sets sampled from the data, like the critic's.
         keywords = None
         if self.model_config.conditional:
-            keywords = self.labels[torch.randint(len(self.dataset), (self.batch_size,), generator=self.data_rng)]
+            keywords = self.labels[torch.randint(len(self.dataset), (self.batch_size,), generator=self.data_rng)].float()
         stats.update(self._generator_update(keywords))
 
         self.ema.update(self.generator, self.step)
@@ -318,18 +327,25 @@ class Trainer:
         return path
 
     def export(self, out_dir: str | Path, generator: torch.nn.Module | None = None) -> Path:
+        from ..data.keyword_mapping import synonyms_from_json
+
         vocabulary = self.dataset.vocabulary if self.model_config.conditional else None
+        # The import stores the synonyms in the dataset's settings. config.json gets them
+        # at the top level, where generation reads them, so the recipe leaves them out.
+        render = {key: value for key, value in self.dataset.render.items() if key != "synonyms"}
+        synonyms = synonyms_from_json(self.dataset.render.get("synonyms")) if vocabulary is not None else {}
         recipe = {
             "train": to_dict(self.train_config),
             "steps": self.step,
             "training_seconds": round(self.elapsed_seconds, 1),
             "images_seen": self.step * self.batch_size,
             "batch_size": self.batch_size,
-            "data": {"source": self.data_source, "images": len(self.dataset), "render": self.dataset.render},
+            "data": {"source": self.data_source, "images": len(self.dataset), "render": render},
             "torch": torch.__version__,
         }
         generator = generator if generator is not None else self.calibrated_ema()
-        return export_model(out_dir, generator, self.model_config, vocabulary, recipe)
+        return export_model(out_dir, generator, self.model_config, vocabulary, recipe, synonyms=synonyms,
+                            keyword_embeddings=True)
 
     def state_dict(self) -> dict[str, Any]:
         return {
