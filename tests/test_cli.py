@@ -156,3 +156,26 @@ def test_builtin_model_small_and_pickle_free():
     assert (folder / "model.safetensors").stat().st_size < 10 * 1024 * 1024
     assert (folder / "MODEL_CARD.md").is_file()
     assert not list(folder.glob("*.pt")) and not list(folder.glob("*.pkl"))
+
+
+def test_train_refuses_existing_run(tmp_path):
+    data = make_keyword_dataset().save(tmp_path / "data.safetensors")
+    run_dir = tmp_path / "run"
+    common = ["--data", str(data), "--run-dir", str(run_dir), "--steps", "1", "--width", "8", "--batch-size", "8", "-q"]
+    run("train", *common)
+    result = run("train", *common)
+    assert result.exit_code == 2
+    assert "--resume" in result.stderr
+
+
+def test_generate_rejects_folder_as_out(tiny_model_dir, tmp_path):
+    result = run("generate", "cat", "--out", str(tmp_path), "--model", str(tiny_model_dir))
+    assert result.exit_code == 2
+    assert ".png" in result.stderr
+
+
+def test_generate_rejects_seed_past_max(tiny_model_dir, tmp_path):
+    result = run("generate", "cat", "-n", "2", "--seed", str(2**63 - 1), "--out", str(tmp_path / "x.png"),
+                 "--model", str(tiny_model_dir))
+    assert result.exit_code == 2
+    assert "largest seed" in result.stderr

@@ -99,10 +99,14 @@ def data_import(
         tags=tags, synonyms=synonyms, recursive=recursive, workers=workers,
         stop_words=tuple(word.strip() for option in stop_words for word in option.split(",") if word.strip()),
     )
+    if out.is_dir():
+        fail(f"--out {out} is a folder; name a dataset file such as {out / 'designs.safetensors'}.", 2)
     try:
         report = import_folder(folder, out, settings, progress=not quiet)
     except (FolderImportError, TagFileError) as error:
         fail(str(error))
+    except OSError as error:
+        fail(f"cannot write the dataset {out}: {error.strerror or error}; choose a writable --out path.")
     typer.echo(report.summary())
     typer.echo(f"wrote {out} (report: {out.parent / REPORT_FILE_NAME})")
     if report.designs and report.keywords == 0 and report.settings.get("tags") != "none":
@@ -154,7 +158,7 @@ def train(
     checkpoint_every: int = typer.Option(500, help="Steps between checkpoints."),
     log_every: int = typer.Option(10, help="Steps between lines in metrics.jsonl."),
     threads: int = typer.Option(0, help="Torch CPU threads; 0 keeps torch's default."),
-    tensorboard: bool = typer.Option(False, help="Also write TensorBoard logs (needs designgan[tensorboard])."),
+    tensorboard: bool = typer.Option(False, help="Also write TensorBoard logs (needs the tensorboard package: pip install 'designgan[tensorboard]')."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Hide the progress bar and info logs."),
 ) -> None:
     """Train a keyword-conditioned GAN and export the model to RUN_DIR/model."""
@@ -168,6 +172,9 @@ def train(
             render = run_config["data"]["render"]
             dataset = load_dataset(source, render.get("resolution_px", 64), render.get("min_count", 10), quiet)
             trainer = Trainer.resume(resume, dataset, steps=steps, progress=not quiet)
+            if trainer.step >= trainer.train_config.steps:
+                fail(f"the run in {resume} is already at step {trainer.step}, not below --steps "
+                     f"{trainer.train_config.steps}; pass a larger --steps to train further.", 2)
         else:
             if loss not in LOSS_NAMES:
                 fail(f"--loss {loss!r} is invalid; use one of {', '.join(LOSS_NAMES)}.", 2)
@@ -190,13 +197,22 @@ def train(
             dataset = load_dataset(data, resolution, min_count, quiet)
             model_config = ModelConfig(**{**model_config.__dict__, "resolution_px": dataset.resolution_px}).validate()
             run_dir = run_dir or Path("runs") / time.strftime("%Y%m%d-%H%M%S")
+            if run_dir.exists() and not run_dir.is_dir():
+                fail(f"--run-dir {run_dir} is a file; name a folder for the run.", 2)
+            if (run_dir / "config.json").exists() or (run_dir / "checkpoint.pt").exists():
+                fail(f"--run-dir {run_dir} already contains a run; continue it with --resume {run_dir} "
+                     "or choose a new --run-dir.", 2)
             trainer = Trainer(dataset, model_config, train_config, run_dir,
                               data_source=str(data), progress=not quiet)
         result = trainer.run()
     except (ConfigError, ValueError, FileNotFoundError) as error:
         fail(str(error), 2 if isinstance(error, ConfigError) else 1)
-    except TrainingDivergedError as error:
+    except typer.Exit:
+        raise  # click's Exit is a RuntimeError: let fail() above end the command as intended
+    except (TrainingDivergedError, RuntimeError) as error:
         fail(str(error))
+    except OSError as error:
+        fail(f"cannot write the run folder: {error}; choose a writable --run-dir.")
     typer.echo(f"trained {result.steps} steps in {result.seconds:.0f} s ({result.images_per_second:.1f} images/s)")
     typer.echo(f"run folder: {result.run_dir}")
     typer.echo(f"model: {result.model_dir}  (try: designgan generate \"KEYWORDS\" --model {result.model_dir})")
@@ -210,7 +226,7 @@ def generate(
     truncation: float = typer.Option(1.0, help="Pull the noise toward the average design: 1 = none, 0 = fully (range 0..1)."),
     out: Optional[Path] = typer.Option(None, help="Grid image to write (PNG). Default: ideas.png unless --out-dir is given."),
     out_dir: Optional[Path] = typer.Option(None, help="Folder for one PNG per idea, each with a JSON recipe beside it."),
-    columns: int = typer.Option(8, help="Ideas per row of the grid."),
+    columns: int = typer.Option(8, help="Ideas per row of the grid (1 or more)."),
     model: Optional[Path] = typer.Option(None, help="Exported model folder (model.safetensors + config.json). Default: the built-in OpenMoji model."),
 ) -> None:
     """Draw a grid of design ideas for KEYWORDS."""
@@ -227,6 +243,10 @@ def generate(
         fail(f"--truncation {truncation} is out of range; use 0..1 (1 = no truncation).", 2)
     if columns < 1:
         fail(f"--columns {columns} is out of range; use 1 or more.", 2)
+    if out is not None and (out.is_dir() or out.suffix.lower() != ".png"):
+        fail(f"--out {out} must name a .png file (a PNG keeps the recipe); use --out-dir for a folder.", 2)
+    if out_dir is not None and out_dir.exists() and not out_dir.is_dir():
+        fail(f"--out-dir {out_dir} is a file; name a folder for the ideas.", 2)
     try:
         design_model = load_model(model)
         ideas, resolution = design_model.generate_ideas(" ".join(keywords), n=n, seed=seed, truncation=truncation)
@@ -234,6 +254,8 @@ def generate(
         fail(str(error))
     except KeywordError as error:
         fail(str(error))
+    except ValueError as error:
+        fail(str(error), 2)
     for line in resolution.describe_mappings():
         typer.echo(f"note: {line}", err=True)
     for line in resolution.describe_unknown():

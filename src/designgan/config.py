@@ -107,7 +107,7 @@ class TrainConfig:
         if self.max_minutes < 0:
             raise ConfigError(f"--max-minutes {self.max_minutes} must be 0 (no limit) or more.")
         if self.lr_generator <= 0 or self.lr_critic <= 0:
-            raise ConfigError("learning rates must be positive.")
+            raise ConfigError(f"--lr-generator {self.lr_generator} and --lr-critic {self.lr_critic} must both be positive.")
         if self.gp_weight < 0:
             raise ConfigError(f"--gp-weight {self.gp_weight} must be 0 or more.")
         return self

@@ -88,7 +88,9 @@ def read_model_files(path: str | Path) -> ModelFiles:
     if path.is_file() and path.name in (WEIGHTS_NAME, CONFIG_NAME):
         path = path.parent
     if not path.exists():
-        raise ModelFileError(f"model {path} not found; pass --model with a folder that holds {WEIGHTS_NAME} and {CONFIG_NAME}.")
+        raise ModelFileError(f"model {path} not found; pass the folder that contains {WEIGHTS_NAME} and {CONFIG_NAME}.")
+    if (path / "model" / WEIGHTS_NAME).is_file() and not (path / WEIGHTS_NAME).is_file():
+        raise ModelFileError(f"{path} is a run folder; its model is {path / 'model'}.")
     if not path.is_dir():
         raise ModelFileError(f"model {path} is not a folder; pass the folder that holds {WEIGHTS_NAME} and {CONFIG_NAME}.")
     config_path, weights_path = path / CONFIG_NAME, path / WEIGHTS_NAME
@@ -100,8 +102,10 @@ def read_model_files(path: str | Path) -> ModelFiles:
         config = json.loads(config_path.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise ModelFileError(f"{config_path} is not valid JSON ({error}); export the model again.") from error
-    if not isinstance(config, dict) or config.get("format_version") != MODEL_FORMAT_VERSION:
-        found = config.get("format_version") if isinstance(config, dict) else None
+    if not isinstance(config, dict):
+        raise ModelFileError(f"{config_path} is not a designgan model config (expected a JSON object); export the model again.")
+    if config.get("format_version") != MODEL_FORMAT_VERSION:
+        found = config.get("format_version")
         raise ModelFileError(f"{config_path} has format_version {found!r}; this designgan reads version {MODEL_FORMAT_VERSION}.")
     try:
         model_config = from_dict(ModelConfig, config["model"]).validate()

@@ -200,7 +200,7 @@ class DesignModel:
 
     def generate_ideas(self, keywords: str | Sequence[str], n: int = 16, seed: int = 0,
                        truncation: float = 1.0) -> tuple[list[Idea], KeywordResolution]:
-        """Draw `n` ideas; idea i uses seed (seed + i) mod 2**63 and carries its recipe."""
+        """Draw `n` ideas; idea i uses seed + i and carries its recipe."""
         if not 1 <= n <= MAX_IDEAS:
             raise ValueError(f"n={n} is out of range; ask for 1..{MAX_IDEAS} ideas.")
         _check_seed(seed)
@@ -214,7 +214,10 @@ class DesignModel:
                 "Run `designgan keywords` to list the vocabulary."
             )
 
-        seeds = [(seed + i) % (MAX_SEED + 1) for i in range(n)]
+        if seed + n - 1 > MAX_SEED:
+            raise ValueError(f"seed={seed} with n={n} runs past the largest seed {MAX_SEED} (idea i uses seed + i); "
+                             f"use a seed of at most {MAX_SEED - n + 1}.")
+        seeds = [seed + i for i in range(n)]
         z = torch.stack([self.latent(s, truncation) for s in seeds])
         images = self.render(z, self.keyword_vector(resolution.known))
         ideas = [Idea(image, self.recipe(resolution.known, s, truncation)) for image, s in zip(images, seeds)]
