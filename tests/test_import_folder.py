@@ -281,3 +281,21 @@ def test_metadata_matches_decomposed_names(tmp_path):
     report = _import(source, tmp_path / "d.safetensors")
     assert report.warnings == []
     assert DesignDataset.load(tmp_path / "d.safetensors").vocabulary.keywords == ("coffee",)
+
+
+def test_symlink_to_outside_file_skipped(tmp_path):
+    from PIL import Image as PILImage
+
+    from designgan.data.folder import scan_folder
+
+    outside = tmp_path / "outside.png"
+    PILImage.new("RGB", (8, 8), "red").save(outside)
+    folder = tmp_path / "designs"
+    folder.mkdir()
+    PILImage.new("RGB", (8, 8), "blue").save(folder / "inside.png")
+    (folder / "link.png").symlink_to(outside)
+    (folder / "inner-link.png").symlink_to(folder / "inside.png")
+
+    scan = scan_folder(folder)
+    assert scan.images == ["inner-link.png", "inside.png"]
+    assert [(e.path, e.reason) for e in scan.skipped] == [("link.png", "symlink_outside_folder")]

@@ -92,11 +92,12 @@ def scan_folder(folder: Path, recursive: bool = True) -> FolderScan:
     """List the folder's files without opening any.
 
     Hidden entries (".name") are skipped without descending into them, and
-    symbolic links to folders are not followed, so a link cannot loop or
-    leave the folder. FIFOs, sockets and devices are skipped unopened,
+    symbolic links to folders, or to files outside the folder, are not
+    followed, so a link cannot loop or leave the folder. FIFOs, sockets and devices are skipped unopened,
     because opening a FIFO blocks.
     """
     scan = FolderScan()
+    root = folder.resolve()
     pending = [folder]
     while pending:
         current = pending.pop()
@@ -114,6 +115,9 @@ def scan_folder(folder: Path, recursive: bool = True) -> FolderScan:
                     scan.skipped.append(ReportEntry(relative, "symlinked_folder", "links to folders are not followed"))
                 elif not entry.is_file():
                     scan.skipped.append(ReportEntry(relative, "not_a_regular_file", "not a regular file, so never opened"))
+                elif entry.is_symlink() and not _inside(Path(entry.path).resolve(), root):
+                    scan.skipped.append(ReportEntry(relative, "symlink_outside_folder",
+                                                    "links to files outside the folder are not followed"))
                 elif entry.name.lower() in METADATA_FILE_NAMES:
                     scan.metadata_files.append(relative)
                 elif entry.name.lower().endswith(SIDECAR_SUFFIX):
@@ -127,6 +131,10 @@ def scan_folder(folder: Path, recursive: bool = True) -> FolderScan:
     scan.other_files.sort()
     scan.skipped.sort(key=lambda entry: entry.path)
     return scan
+
+
+def _inside(path: Path, root: Path) -> bool:
+    return path == root or root in path.parents
 
 
 def resolve_tag_source(requested: str, scan: FolderScan, folder: Path) -> str:
