@@ -238,8 +238,11 @@ def decode_raster(path: Path, settings: ImageSettings) -> DecodedImage:
             image = Image.open(path, formats=PILLOW_OPENERS)
         except UnidentifiedImageError as error:
             raise NotARasterImage(str(error)) from None
-        except Image.DecompressionBombError as error:
-            raise ImageRejected("too_many_pixels", str(error)) from None
+        except Image.DecompressionBombError:
+            # Pillow raises this at open for more than twice its limit, which is ours here.
+            raise ImageRejected(
+                "too_many_pixels", f"the header declares more than twice --max-pixels {settings.max_pixels:,} pixels"
+            ) from None
 
         with image:
             check_pixel_count(image.width, image.height, settings.max_pixels)
