@@ -155,7 +155,8 @@ def test_builtin_model_small_and_pickle_free():
     folder = builtin_model_path()
     assert (folder / "model.safetensors").stat().st_size < 10 * 1024 * 1024
     assert (folder / "MODEL_CARD.md").is_file()
-    assert not list(folder.glob("*.pt")) and not list(folder.glob("*.pkl"))
+    assert not list(folder.glob("*.pt"))
+    assert not list(folder.glob("*.pkl"))
 
 
 def test_train_refuses_existing_run(tmp_path):

@@ -92,11 +92,11 @@ def read_model_files(path: str | Path) -> ModelFiles:
     if (path / "model" / WEIGHTS_NAME).is_file() and not (path / WEIGHTS_NAME).is_file():
         raise ModelFileError(f"{path} is a run folder; its model is {path / 'model'}.")
     if not path.is_dir():
-        raise ModelFileError(f"model {path} is not a folder; pass the folder that holds {WEIGHTS_NAME} and {CONFIG_NAME}.")
+        raise ModelFileError(f"model {path} is not a folder; pass the folder that contains {WEIGHTS_NAME} and {CONFIG_NAME}.")
     config_path, weights_path = path / CONFIG_NAME, path / WEIGHTS_NAME
     for required in (config_path, weights_path):
         if not required.is_file():
-            raise ModelFileError(f"{required} not found; a designgan model folder holds {WEIGHTS_NAME} and {CONFIG_NAME}.")
+            raise ModelFileError(f"{required} not found; a designgan model folder contains {WEIGHTS_NAME} and {CONFIG_NAME}.")
 
     try:
         config = json.loads(config_path.read_text(encoding="utf-8"))

@@ -34,7 +34,7 @@ class KeywordError(ValueError):
 
 @dataclass
 class KeywordResolution:
-    """How the words a user typed map onto the model's vocabulary."""
+    """The mapping of the words a user typed onto the model's vocabulary."""
 
     requested: list[str]  # keywords after tokenising the user's text
     known: list[str]  # vocabulary keywords to draw, typed or mapped, in request order
@@ -207,10 +207,10 @@ class DesignModel:
         _check_truncation(truncation)
         resolution = self.resolve_keywords(keywords)
         if self.vocabulary is not None and not resolution.known:
-            asked = ", ".join(repr(k) for k in resolution.requested) or "nothing"
+            requested_text = ", ".join(repr(k) for k in resolution.requested) or "nothing"
             details = "; ".join(resolution.describe_unknown())
             raise KeywordError(
-                f"none of the keywords is known to this model (asked for {asked}){': ' + details if details else ''}. "
+                f"none of the keywords is known to this model (requested: {requested_text}){': ' + details if details else ''}. "
                 "Run `designgan keywords` to list the vocabulary."
             )
 

@@ -17,7 +17,7 @@ class Generator(nn.Module):
     Radford et al. 2016 (DCGAN): a 4x4 transposed convolution from the input vector,
     then stride-2 transposed convolutions that double the side and halve the channels,
     each followed by batch norm and ReLU, and tanh at the output. The keyword embedding
-    is concatenated to z, so the first layer sees (latent_dim + embed_dim) inputs.
+    is concatenated to z, so the first layer receives (latent_dim + embed_dim) inputs.
     """
 
     def __init__(self, config: ModelConfig):

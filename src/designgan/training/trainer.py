@@ -210,7 +210,7 @@ class Trainer:
             fake = self.generator(self._noise(), keywords)
 
         # Real and fake images go through the critic as two batches, so that a batch-norm
-        # critic normalises each with its own statistics (as in DCGAN); a critic that sees
+        # critic normalises each with its own statistics (as in DCGAN); a critic that receives
         # both in one batch can tell them apart by the batch statistics alone. DiffAugment
         # draws independent parameters per image.
         real_aug, fake_aug = self.augment(real), self.augment(fake)
