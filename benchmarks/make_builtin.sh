@@ -15,7 +15,7 @@ cp "$run/samples/final.png" "$dest/samples.png"
 # Sample grids over training, the loss curve, and one grid per keyword set.
 mkdir -p docs/images/training
 cp "$run/loss_curve.png" docs/images/training/loss_curve.png
-for grid in "$run"/samples/step_0000200.png "$run"/samples/step_0000600.png "$run"/samples/step_0001400.png; do
+for grid in "$run"/samples/step_0000200.png "$run"/samples/step_0000600.png "$run"/samples/step_0001400.png "$run"/samples/step_0002800.png; do
     cp "$grid" docs/images/training/
 done
 for keywords in "cat" "heart" "smiling face" "flag" "food" "woman dark skin tone"; do

@@ -1,6 +1,6 @@
 """Write MODEL_CARD.md for an exported model from its config.json.
 
-    python benchmarks/model_card.py src/designgan/builtin
+    python benchmarks/model_card.py src/designgan/builtin "LIMITS" [EVALUATION.md]
 """
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ derived from that artwork and are shared under the same licence with this attrib
 | PyTorch | {torch} |
 
 Reproduce with the command in `docs/training.md`.
-
+{evaluation}
 ## Limits
 
 {limits}
@@ -60,6 +60,8 @@ Reproduce with the command in `docs/training.md`.
 def main() -> None:
     folder = Path(sys.argv[1])
     limits = sys.argv[2] if len(sys.argv) > 2 else "See docs/training.md."
+    # Optional third argument: a Markdown file with the model's evaluation summary.
+    evaluation = "\n" + Path(sys.argv[3]).read_text().strip() + "\n" if len(sys.argv) > 3 else ""
     config = json.loads((folder / "config.json").read_text())
     recipe = config["recipe"]
     train = recipe["train"]
@@ -89,6 +91,7 @@ def main() -> None:
         hardware=f"{platform.processor() or platform.machine()}, 2 CPU cores (shared), no GPU",
         torch=recipe["torch"],
         limits=limits,
+        evaluation=evaluation,
     )
     (folder / "MODEL_CARD.md").write_text(text)
 

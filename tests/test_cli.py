@@ -180,3 +180,17 @@ def test_generate_rejects_seed_past_max(tiny_model_dir, tmp_path):
                  "--model", str(tiny_model_dir))
     assert result.exit_code == 2
     assert "largest seed" in result.stderr
+
+
+@pytest.mark.parametrize("args, message", [
+    (["generate", "cat", "--seed", "abc"], "Invalid value for '--seed'"),
+    (["generate", "cat", "--no-such-option"], "No such option"),
+    (["genrate", "cat"], "No such command"),
+])
+def test_usage_errors_are_one_line(args, message):
+    # A real subprocess goes through main(), which turns click's usage errors into one line.
+    completed = subprocess.run([sys.executable, "-m", "designgan", *args], capture_output=True, text=True, timeout=120)
+    assert completed.returncode == 2
+    lines = completed.stderr.strip().splitlines()
+    assert len(lines) == 1, completed.stderr
+    assert lines[0].startswith("error: ") and message in lines[0]

@@ -113,3 +113,10 @@ def test_max_pixels_default_in_sync():
     from designgan.data.images import DEFAULT_MAX_PIXELS
 
     assert inspect.signature(data_import).parameters["max_pixels"].default.default == DEFAULT_MAX_PIXELS
+
+
+def test_import_out_must_be_a_safetensors_file(tmp_path):
+    result = _run("data", "import", _folder(tmp_path / "src"), "--out", tmp_path / "designs.png")
+    assert result.exit_code == 2
+    assert "does not end in .safetensors" in result.stderr
+    assert not (tmp_path / "designs.png").exists()

@@ -13,7 +13,7 @@ import torch
 from PIL import Image
 from torch import nn
 
-from designgan.config import ModelConfig
+from designgan.config import ConfigError, ModelConfig
 from designgan.export import read_model_files
 from designgan.losses import GANLoss, hinge_discriminator_loss, hinge_generator_loss
 from designgan.models import Generator
@@ -444,3 +444,51 @@ def test_same_seed_same_weights(tiny_dataset, tiny_model_config, tiny_train_conf
     first, _ = _train(tiny_dataset(), tiny_model_config(), config, tmp_path / "first")
     second, _ = _train(tiny_dataset(), tiny_model_config(), config, tmp_path / "second")
     _assert_same_weights(first.generator.state_dict(), second.generator.state_dict())
+
+
+# ------------------------------------------------------------------------------------
+# Speed options: each must train, and the exact ones must not change the result
+
+
+def _steps(trainer: Trainer, count: int) -> list[dict]:
+    return [trainer.train_step() for _ in range(count)]
+
+
+@pytest.mark.parametrize("loss", ["hinge", "wgan-gp"])
+def test_bf16_autocast_trains(tiny_dataset, tiny_model_config, tiny_train_config, tmp_path, loss):
+    # This CPU has no bf16 units, so bf16 runs emulated and slowly; the model is tiny.
+    config = tiny_train_config(loss=loss, precision="bf16", n_critic=1)
+    trainer = Trainer(tiny_dataset(), tiny_model_config(critic_norm="none"), config, tmp_path / "run", progress=False)
+    for stats in _steps(trainer, 2):
+        assert all(math.isfinite(value) for value in stats.values()), stats
+    assert all(p.dtype == torch.float32 for p in trainer.generator.parameters())
+
+
+@pytest.mark.parametrize("implementation", ["foreach", "fused"])
+def test_adam_implementation_same_weights(tiny_dataset, tiny_model_config, tiny_train_config, tmp_path, implementation):
+    weights = {}
+    for name in ("for-loop", implementation):
+        config = tiny_train_config(adam_implementation=name)
+        trainer = Trainer(tiny_dataset(), tiny_model_config(), config, tmp_path / name, progress=False)
+        _steps(trainer, 3)
+        weights[name] = trainer.generator.state_dict()
+    for key, value in weights["for-loop"].items():
+        assert torch.allclose(weights[implementation][key].float(), value.float(), atol=1e-6), key
+
+
+def test_joint_critic_pass_same_weights(tiny_dataset, tiny_model_config, tiny_train_config, tmp_path):
+    # Without batch norm one pass over real and fake images gives the scores of two passes.
+    weights = {}
+    for joint in (True, False):
+        config = tiny_train_config(loss="wgan-gp", n_critic=2, joint_critic_pass=joint)
+        trainer = Trainer(tiny_dataset(), tiny_model_config(critic_norm="none"), config, tmp_path / str(joint),
+                          progress=False)
+        _steps(trainer, 3)
+        weights[joint] = trainer.critic.state_dict()
+    for key, value in weights[False].items():
+        assert torch.allclose(weights[True][key], value, atol=1e-6), key
+
+
+def test_invalid_precision_named(tiny_train_config):
+    with pytest.raises(ConfigError, match="--precision 'fp16'"):
+        tiny_train_config(precision="fp16").validate()

@@ -5,6 +5,10 @@ same differentiable transforms, stops the critic from memorising a small trainin
 set. Each transform draws its own parameters per sample from a dedicated
 `torch.Generator`, whose state is saved in checkpoints so that a resumed run draws
 the same augmentations as an uninterrupted one.
+
+In data-parallel training every rank holds the same generator state, draws the
+parameters for the whole global batch (world_size * B images) and keeps the rows of
+its own shard, so N ranks augment exactly as one process with the global batch does.
 """
 
 from __future__ import annotations
@@ -19,13 +23,19 @@ class DiffAugment:
     in [-1, 1]. An empty policy is the identity."""
 
     def __init__(self, policy: str, seed: int = 0, device: str | torch.device = "cpu",
-                 translation_ratio: float = 0.125, cutout_ratio: float = 0.5):
+                 translation_ratio: float = 0.125, cutout_ratio: float = 0.5, rank: int = 0, world_size: int = 1):
         self.policy = tuple(p.strip() for p in policy.split(",") if p.strip())
         unknown = [p for p in self.policy if p not in POLICIES]
         if unknown:
             raise ValueError(f"DiffAugment policy {unknown[0]!r} is unknown; use a comma-separated subset of {', '.join(POLICIES)}.")
         self.translation_ratio = translation_ratio  # largest shift, as a fraction of the side
         self.cutout_ratio = cutout_ratio  # side of the erased square, as a fraction of the side
+        if not 0 <= rank < world_size:
+            raise ValueError(f"rank {rank} is out of range for world_size {world_size}; use 0..{world_size - 1}.")
+        self.rank = rank  # this process's shard of each global batch
+        self.world_size = world_size
+        # Parameters are drawn on the generator's device and moved to the images' device,
+        # so a CPU generator keeps one random stream for CPU and GPU training alike.
         self.generator = torch.Generator(device=device)
         self.generator.manual_seed(seed)
 
@@ -44,8 +54,23 @@ class DiffAugment:
     def load_state_dict(self, state: dict) -> None:
         self.generator.set_state(state["generator"])
 
+    def _shard(self, values: torch.Tensor, dim: int, device: torch.device) -> torch.Tensor:
+        """Keep this rank's rows of values drawn for the global batch along `dim`."""
+        size = values.shape[dim] // self.world_size
+        return values.narrow(dim, self.rank * size, size).to(device)
+
     def _rand(self, *shape: int, device: torch.device, dtype: torch.dtype) -> torch.Tensor:
-        return torch.rand(*shape, generator=self.generator, device=device).to(dtype)
+        """U(0, 1) of `shape`, whose first dimension is the local batch."""
+        drawn = torch.rand(shape[0] * self.world_size, *shape[1:], generator=self.generator,
+                           device=self.generator.device)
+        return self._shard(drawn, 0, device).to(dtype)
+
+    def _randint(self, low: int, high: int, shape: tuple[int, ...], batch_dim: int, device: torch.device) -> torch.Tensor:
+        """Integers in [low, high) of `shape`, whose dimension `batch_dim` is the local batch."""
+        global_shape = list(shape)
+        global_shape[batch_dim] *= self.world_size
+        drawn = torch.randint(low, high, tuple(global_shape), generator=self.generator, device=self.generator.device)
+        return self._shard(drawn, batch_dim, device)
 
     def _color(self, x: torch.Tensor) -> torch.Tensor:
         b = x.shape[0]
@@ -64,7 +89,7 @@ class DiffAugment:
     def _translation(self, x: torch.Tensor) -> torch.Tensor:
         b, _, h, w = x.shape
         pad = max(1, int(h * self.translation_ratio + 0.5))
-        shift = torch.randint(-pad, pad + 1, (2, b, 1), generator=self.generator, device=x.device)
+        shift = self._randint(-pad, pad + 1, (2, b, 1), batch_dim=1, device=x.device)
 
         # Pad with the white background value, then crop a shifted window per sample by
         # gathering rows and columns: rows (B, H), columns (B, W) index the padded image.
@@ -77,8 +102,8 @@ class DiffAugment:
     def _cutout(self, x: torch.Tensor) -> torch.Tensor:
         b, _, h, w = x.shape
         size_y, size_x = int(h * self.cutout_ratio + 0.5), int(w * self.cutout_ratio + 0.5)
-        top = torch.randint(0, h - size_y + 1, (b, 1, 1), generator=self.generator, device=x.device)
-        left = torch.randint(0, w - size_x + 1, (b, 1, 1), generator=self.generator, device=x.device)
+        top = self._randint(0, h - size_y + 1, (b, 1, 1), batch_dim=0, device=x.device)
+        left = self._randint(0, w - size_x + 1, (b, 1, 1), batch_dim=0, device=x.device)
         rows = torch.arange(h, device=x.device)[None, :, None]
         cols = torch.arange(w, device=x.device)[None, None, :]
         inside = (rows >= top) & (rows < top + size_y) & (cols >= left) & (cols < left + size_x)  # (B, H, W)

@@ -12,10 +12,16 @@ from typing import Any, Literal
 
 LossName = Literal["bce", "wgan-gp", "hinge"]
 CriticNorm = Literal["spectral", "batch", "none"]
+DeviceName = Literal["auto", "cpu", "cuda"]
+AdamImplementation = Literal["for-loop", "foreach", "fused"]
+Precision = Literal["fp32", "bf16"]
 
 LOSS_NAMES: tuple[str, ...] = ("bce", "wgan-gp", "hinge")
 CRITIC_NORMS: tuple[str, ...] = ("spectral", "batch", "none")
 RESOLUTIONS_PX: tuple[int, ...] = (32, 64, 128)
+DEVICE_NAMES: tuple[str, ...] = ("auto", "cpu", "cuda")
+ADAM_IMPLEMENTATIONS: tuple[str, ...] = ("for-loop", "foreach", "fused")
+PRECISIONS: tuple[str, ...] = ("fp32", "bf16")
 
 
 class ConfigError(ValueError):
@@ -85,6 +91,13 @@ class TrainConfig:
     log_every: int = 10  # steps between metric lines in metrics.jsonl
     threads: int = 0  # torch intra-op threads; 0 keeps torch's default
     tensorboard: bool = False  # also write TensorBoard event files (needs the tensorboard extra)
+    channels_last: bool = True  # NHWC memory format for both networks: faster convolutions on CPU
+    reuse_fakes: bool = True  # the generator update scores the last critic step's fakes instead of drawing new ones
+    device: DeviceName = "auto"  # auto = CUDA when available; under torchrun each rank takes GPU LOCAL_RANK
+    adam_implementation: AdamImplementation = "for-loop"  # torch.optim.Adam update kernels: for-loop, foreach, fused
+    compile: bool = False  # torch.compile both networks' training passes (needs a C++ compiler on CPU)
+    joint_critic_pass: bool = True  # critics without batch norm score real and fake images in one pass
+    precision: Precision = "fp32"  # bf16: bfloat16 autocast of the forward passes, for GPUs and CPUs with bf16 units
 
     def validate(self) -> "TrainConfig":
         if self.loss not in LOSS_NAMES:
@@ -104,6 +117,13 @@ class TrainConfig:
                 raise ConfigError(f"{flag} {value} is out of range; use {low}..{high}.")
         if not 0.0 <= self.ema_decay < 1.0:
             raise ConfigError(f"--ema-decay {self.ema_decay} is out of range; use 0 <= decay < 1.")
+        if self.device not in DEVICE_NAMES:
+            raise ConfigError(f"--device {self.device!r} is invalid; use one of {', '.join(DEVICE_NAMES)}.")
+        if self.adam_implementation not in ADAM_IMPLEMENTATIONS:
+            raise ConfigError(f"--adam-implementation {self.adam_implementation!r} is invalid; "
+                              f"use one of {', '.join(ADAM_IMPLEMENTATIONS)}.")
+        if self.precision not in PRECISIONS:
+            raise ConfigError(f"--precision {self.precision!r} is invalid; use one of {', '.join(PRECISIONS)}.")
         if self.max_minutes < 0:
             raise ConfigError(f"--max-minutes {self.max_minutes} must be 0 (no limit) or more.")
         if self.lr_generator <= 0 or self.lr_critic <= 0:

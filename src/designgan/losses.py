@@ -47,6 +47,7 @@ def gradient_penalty(
     real: torch.Tensor,
     fake: torch.Tensor,
     generator: torch.Generator | None = None,
+    eps: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """E[(||grad_x C(x_hat)||_2 - 1)^2] with x_hat = eps * real + (1 - eps) * fake.
 
@@ -54,10 +55,13 @@ def gradient_penalty(
     channels of each sample. Computed in fp32 even under autocast, because the squared
     difference of a norm near 1 loses most of its digits in bf16. `critic` maps images
     (B, 3, H, W) to scores (B,); the penalty is differentiable w.r.t. its parameters.
+    `eps` (B, 1, 1, 1) may be given, as data-parallel training does to draw it for the
+    global batch; otherwise it is drawn from `generator`.
     """
     real = real.detach().float()
     fake = fake.detach().float()
-    eps = torch.rand(real.shape[0], 1, 1, 1, device=real.device, generator=generator)
+    if eps is None:
+        eps = torch.rand(real.shape[0], 1, 1, 1, device=real.device, generator=generator)
     interpolates = (eps * real + (1.0 - eps) * fake).requires_grad_(True)
 
     # The gradient is taken inside the fp32 block too, because with create_graph=True

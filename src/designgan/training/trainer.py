@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import inspect
 import json
 import logging
 import math
@@ -23,6 +25,8 @@ from ..losses import gradient_penalty, get_loss
 from ..models import Critic, Generator
 from ..files import atomic_write
 from .checkpoint import CHECKPOINT_NAME, load_checkpoint, save_checkpoint
+from .distributed import (DistributedContext, all_reduce_mean, any_rank, barrier, resolve_device,
+                          synchronize_batchnorm)
 from .ema import ExponentialMovingAverage, recompute_batchnorm_statistics
 from .progress import ProgressReporter
 from .samples import plot_loss_curves, save_sample_grid
@@ -55,15 +59,24 @@ class Trainer:
     The run folder receives config.json (every setting), metrics.jsonl, samples/,
     loss_curve.png, checkpoint.pt (atomic, every `checkpoint_every` steps) and, at
     the end, model/ (the exported EMA generator). `step` counts generator updates.
+
+    With a `distributed` context of several ranks (see `training.distributed`), every
+    rank trains on its own `batch_size` rows of each global batch of
+    `world_size * batch_size` images, DistributedDataParallel averages the gradients
+    and batch norm is synchronised; only rank 0 logs and writes files.
     """
 
     def __init__(self, dataset: DesignDataset, model_config: ModelConfig, train_config: TrainConfig,
-                 run_dir: str | Path, data_source: str = "", progress: bool = True):
+                 run_dir: str | Path, data_source: str = "", progress: bool = True,
+                 distributed: DistributedContext | None = None):
         self.train_config = train_config.validate()
         self.run_dir = Path(run_dir)
         self.dataset = dataset
         self.data_source = data_source
-        self.progress = progress
+        self.context = distributed if distributed is not None else DistributedContext(
+            device=resolve_device(train_config.device))
+        self.device = self.context.device
+        self.progress = progress and self.context.is_main
         if train_config.threads:
             torch.set_num_threads(train_config.threads)
 
@@ -78,19 +91,47 @@ class Trainer:
                "resolution_px": dataset.resolution_px}
         ).validate()
 
-        # Weights come from the seed alone, so two runs with one seed start equal.
+        # Weights come from the seed alone, so two runs with one seed start equal, and so
+        # do all ranks of a data-parallel run.
         torch.manual_seed(train_config.seed)
-        self.generator = Generator(model_config)
-        self.critic = Critic(model_config)
-        self.ema = ExponentialMovingAverage(self.generator, train_config.ema_decay, train_config.ema_start_step)
-        betas = (train_config.beta1, train_config.beta2)
-        self.optimizer_g = torch.optim.Adam(self.generator.parameters(), lr=train_config.lr_generator, betas=betas)
-        self.optimizer_c = torch.optim.Adam(self.critic.parameters(), lr=train_config.lr_critic, betas=betas)
+        self.generator = Generator(model_config).to(self.device)
+        self.critic = Critic(model_config).to(self.device)
+        if train_config.channels_last:
+            self.generator.to(memory_format=torch.channels_last)
+            self.critic.to(memory_format=torch.channels_last)
+        self._fakes: tuple[torch.Tensor, torch.Tensor | None] | None = None
         self.loss = get_loss(train_config.loss)
 
+        # The EMA copy is taken before batch norm is synchronised: rank 0 alone samples
+        # and exports from it, so it must not wait for the other ranks.
+        self.ema = ExponentialMovingAverage(self.generator, train_config.ema_decay, train_config.ema_start_step)
+        if self.context.enabled:
+            if self.loss.uses_gradient_penalty and model_config.critic_norm == "batch":
+                raise ValueError("data-parallel WGAN-GP needs a critic without batch norm, because the gradient "
+                                 "penalty differentiates twice through the synchronised statistics; use "
+                                 "--critic-norm none or spectral.")
+            self.generator = synchronize_batchnorm(self.generator, self.device)
+            self.critic = synchronize_batchnorm(self.critic, self.device)
+        if train_config.compile:
+            # In place, so state-dict keys stay the same; the EMA copy above stays eager.
+            self.generator.compile()
+            self.critic.compile()
+
+        betas = (train_config.beta1, train_config.beta2)
+        self.optimizer_g = _adam(self.generator.parameters(), train_config.lr_generator, betas, train_config)
+        self.optimizer_c = _adam(self.critic.parameters(), train_config.lr_critic, betas, train_config)
+
+        # The training passes go through these; `generator` and `critic` stay the plain
+        # modules for checkpoints, the EMA and passes that need no gradient averaging.
+        self.generator_parallel = _data_parallel(self.generator, self.context)
+        self.critic_parallel = _data_parallel(self.critic, self.context)
+
         # Separate random streams, each saved in checkpoints, make a resumed run draw the
-        # same noise, batches and augmentations as an uninterrupted one.
-        self.augment = DiffAugment(train_config.diffaugment, seed=train_config.seed + 1)
+        # same noise, batches and augmentations as an uninterrupted one. They live on the
+        # CPU, so a run draws the same numbers on any device, and every rank draws for the
+        # whole global batch and keeps its own rows.
+        self.augment = DiffAugment(train_config.diffaugment, seed=train_config.seed + 1,
+                                   rank=self.context.rank, world_size=self.context.world_size)
         self.noise_rng = torch.Generator().manual_seed(train_config.seed + 2)
         self.data_rng = torch.Generator().manual_seed(train_config.seed + 3)
 
@@ -101,10 +142,15 @@ class Trainer:
         self.labels = torch.from_numpy(np.asarray(dataset.labels))
         if len(dataset) == 0:
             raise ValueError(f"dataset {data_source or '(in memory)'} has no images; import or build it again.")
-        self.batch_size = min(train_config.batch_size, len(dataset))
-        if self.batch_size < train_config.batch_size:
-            logger.warning("the dataset has %d images, fewer than --batch-size %d; using batches of %d.",
-                           len(dataset), train_config.batch_size, self.batch_size)
+        world_size = self.context.world_size
+        if len(dataset) < world_size:
+            raise ValueError(f"dataset {data_source or '(in memory)'} has {len(dataset)} images, fewer than the "
+                             f"{world_size} ranks; train with fewer processes.")
+        self.batch_size = min(train_config.batch_size, len(dataset) // world_size)  # per rank
+        self.global_batch_size = self.batch_size * world_size
+        if self.batch_size < train_config.batch_size and self.context.is_main:
+            logger.warning("the dataset has %d images, fewer than --batch-size %d x %d ranks; using batches of %d "
+                           "per rank.", len(dataset), train_config.batch_size, world_size, self.batch_size)
         self.order = torch.randperm(len(dataset), generator=self.data_rng)
         self.cursor = 0
 
@@ -135,14 +181,17 @@ class Trainer:
             self.sample_z = self.sample_z[: len(self.sample_keywords)]
         else:
             self.sample_z = self.sample_z[:SAMPLE_COLUMNS]
+        self.sample_z = self.sample_z.to(self.device)
+        if self.sample_keywords is not None:
+            self.sample_keywords = self.sample_keywords.to(self.device)
 
         self.calibration = []
         for _ in range(CALIBRATION_BATCHES):
             z = torch.randn(64, latent, generator=rng)
             keywords = None
             if self.model_config.conditional:
-                keywords = self.labels[torch.randint(len(self.dataset), (64,), generator=rng)].float()
-            self.calibration.append((z, keywords))
+                keywords = self.labels[torch.randint(len(self.dataset), (64,), generator=rng)].float().to(self.device)
+            self.calibration.append((z.to(self.device), keywords))
 
     def _encode_sample_keywords(self, text: str) -> torch.Tensor:
         vocabulary = self.dataset.vocabulary
@@ -164,6 +213,8 @@ class Trainer:
             "data": {"source": self.data_source, "images": len(self.dataset), "render": self.dataset.render,
                      "keywords": list(self.dataset.vocabulary.keywords)},
             "batch_size_used": self.batch_size,
+            "world_size": self.context.world_size,
+            "global_batch_size": self.global_batch_size,
         }
         (self.run_dir / RUN_CONFIG_NAME).write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
 
@@ -171,28 +222,49 @@ class Trainer:
     # One iteration
 
     def _next_batch(self) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """Return real images (B, 3, H, W) in [-1, 1] and keywords (B, K).
+        """Return real images (B, 3, H, W) in [-1, 1] and keywords (B, K) on the device.
 
-        Batches walk a new random permutation each epoch, and a batch never straddles
-        two epochs, so every epoch has at least one step once B <= N."""
-        if self.cursor + self.batch_size > len(self.order):
+        Global batches walk a new random permutation each epoch, the same on every rank,
+        and each rank takes its own B consecutive rows of the global batch. A batch never
+        straddles two epochs, so every epoch has at least one step once the global batch
+        is at most N."""
+        if self.cursor + self.global_batch_size > len(self.order):
             self.order = torch.randperm(len(self.dataset), generator=self.data_rng)
             self.cursor = 0
-        index = self.order[self.cursor : self.cursor + self.batch_size]
-        self.cursor += self.batch_size
-        keywords = self.labels[index].float() if self.model_config.conditional else None
+        start = self.cursor + self.context.rank * self.batch_size
+        index = self.order[start : start + self.batch_size]
+        self.cursor += self.global_batch_size
+        keywords = self.labels[index].float().to(self.device) if self.model_config.conditional else None
 
         # Sorted indices read a memory-mapped file in order; the batch order is then restored.
+        # The images travel as uint8, a quarter of the bytes of float32.
         sorted_index, permutation = torch.sort(index)
         rows = torch.from_numpy(np.ascontiguousarray(self.images[sorted_index.numpy()]))  # (B, H, W, 3)
-        images = uint8_to_float(rows[torch.argsort(permutation)].permute(0, 3, 1, 2))
+        rows = rows[torch.argsort(permutation)].to(self.device, non_blocking=True)
+        images = uint8_to_float(rows.permute(0, 3, 1, 2))
         return images, keywords
 
-    def _noise(self) -> torch.Tensor:
-        return torch.randn(self.batch_size, self.model_config.latent_dim, generator=self.noise_rng)
+    def _autocast(self) -> torch.autocast:
+        """bf16 autocast for the forward passes when `precision` is "bf16"; the losses,
+        the gradient penalty and the optimizer stay in fp32."""
+        return torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.train_config.precision == "bf16")
 
-    def _check_finite(self, name: str, value: torch.Tensor) -> float:
-        number = float(value.detach())
+    def _local_rows(self, values: torch.Tensor) -> torch.Tensor:
+        """This rank's rows of values drawn for the global batch, moved to the device."""
+        return values[self.context.rank * self.batch_size : (self.context.rank + 1) * self.batch_size].to(self.device)
+
+    def _noise(self) -> torch.Tensor:
+        z = torch.randn(self.global_batch_size, self.model_config.latent_dim, generator=self.noise_rng)
+        return self._local_rows(z)
+
+    def _mean_over_ranks(self, values: list[torch.Tensor]) -> list[float]:
+        """Detach scalar tensors and average each over the ranks, in one collective."""
+        stacked = torch.stack([value.detach().float().reshape(()) for value in values])
+        return all_reduce_mean(stacked, self.context).tolist()
+
+    def _check_finite(self, name: str, number: float) -> float:
+        """Raise `TrainingDivergedError` unless `number` is finite. In data-parallel runs the
+        number is a mean over ranks, so every rank gets the same value and stops together."""
         if not math.isfinite(number):
             checkpoint = self.run_dir / CHECKPOINT_NAME
             if checkpoint.is_file():
@@ -204,26 +276,53 @@ class Trainer:
             raise TrainingDivergedError(f"training diverged at step {self.step + 1}: the {name} loss is {number}. {advice}")
         return number
 
-    def _critic_update(self) -> dict[str, float]:
+    def _critic_update(self, keep_fakes: bool = False) -> dict[str, float]:
+        """Run one critic update. With `keep_fakes` the fakes are drawn with gradients and kept
+        with their keywords in `self._fakes`, so that the generator update can reuse them."""
         real, keywords = self._next_batch()
-        with torch.no_grad():
-            fake = self.generator(self._noise(), keywords)
+        with torch.set_grad_enabled(keep_fakes), self._autocast():
+            fake = self.generator_parallel(self._noise(), keywords)
+        self._fakes = (fake, keywords) if keep_fakes else None
+        fake = fake.detach()
+        if self.train_config.channels_last:
+            real = real.contiguous(memory_format=torch.channels_last)
 
         # Real and fake images go through the critic as two batches, so that a batch-norm
         # critic normalises each with its own statistics (as in DCGAN); a critic that receives
         # both in one batch can tell them apart by the batch statistics alone. DiffAugment
         # draws independent parameters per image.
         real_aug, fake_aug = self.augment(real), self.augment(fake)
-        real_scores = self.critic(real_aug, keywords, self.group_size)
-        fake_scores = self.critic(fake_aug, keywords, self.group_size)
+        with self._autocast():
+            if self.train_config.joint_critic_pass and self.model_config.critic_norm != "batch":
+                # Without batch norm a score depends on its own image alone (minibatch-std
+                # groups divide B, so none straddles the halves): one pass over the 2B images
+                # gives the same scores with larger, more efficient matrix products.
+                both = torch.cat([real_aug, fake_aug])  # (2B, 3, H, W)
+                both_keywords = torch.cat([keywords, keywords]) if keywords is not None else None
+                real_scores, fake_scores = self.critic_parallel(both, both_keywords, self.group_size).chunk(2)
+            else:
+                real_scores = self.critic_parallel(real_aug, keywords, self.group_size)
+                fake_scores = self.critic_parallel(fake_aug, keywords, self.group_size)
+        real_scores, fake_scores = real_scores.float(), fake_scores.float()
         loss = self.loss.critic(real_scores, fake_scores)
-        stats = {"loss/critic": self._check_finite("critic", loss),
-                 "critic/real": float(real_scores.detach().mean()), "critic/fake": float(fake_scores.detach().mean())}
+        reported = [loss, real_scores.mean(), fake_scores.mean()]
 
+        # The penalty's pass uses the plain critic: its parameter gradients still reach
+        # the data-parallel gradient hooks in the backward pass below.
+        penalty = None
         if self.loss.uses_gradient_penalty:
-            penalty = gradient_penalty(lambda x: self.critic(x, keywords, self.group_size), real_aug, fake_aug,
-                                       generator=self.noise_rng)
-            stats["loss/gradient_penalty"] = self._check_finite("gradient penalty", penalty)
+            # Compiled graphs do not support the double backward the penalty needs, so its
+            # pass calls `forward` directly, which runs the critic eagerly.
+            eps = self._local_rows(torch.rand(self.global_batch_size, 1, 1, 1, generator=self.noise_rng))
+            penalty = gradient_penalty(lambda x: self.critic.forward(x, keywords, self.group_size), real_aug,
+                                       fake_aug, eps=eps)
+            reported.append(penalty)
+
+        numbers = self._mean_over_ranks(reported)
+        stats = {"loss/critic": self._check_finite("critic", numbers[0]),
+                 "critic/real": numbers[1], "critic/fake": numbers[2]}
+        if penalty is not None:
+            stats["loss/gradient_penalty"] = self._check_finite("gradient penalty", numbers[3])
             loss = loss + self.train_config.gp_weight * penalty
 
         self.optimizer_c.zero_grad(set_to_none=True)
@@ -232,10 +331,24 @@ class Trainer:
         return stats
 
     def _generator_update(self, keywords: torch.Tensor | None) -> dict[str, float]:
-        fake = self.generator(self._noise(), keywords)
-        scores = self.critic(self.augment(fake), keywords, self.group_size)
+        if self._fakes is not None:
+            fake, keywords = self._fakes
+            self._fakes = None
+        else:
+            with self._autocast():
+                fake = self.generator_parallel(self._noise(), keywords)
+
+        # The critic's weights need no gradients here: freezing them skips their
+        # weight-gradient convolutions, about a third of the critic's backward pass.
+        # The plain critic runs, because its frozen weights need no gradient averaging.
+        self.critic.requires_grad_(False)
+        try:
+            with self._autocast():
+                scores = self.critic(self.augment(fake), keywords, self.group_size).float()
+        finally:
+            self.critic.requires_grad_(True)
         loss = self.loss.generator(scores)
-        stats = {"loss/generator": self._check_finite("generator", loss)}
+        stats = {"loss/generator": self._check_finite("generator", self._mean_over_ranks([loss])[0])}
 
         self.optimizer_g.zero_grad(set_to_none=True)
         loss.backward()
@@ -246,13 +359,15 @@ class Trainer:
         """Run n_critic critic updates and one generator update; return their losses."""
         self.generator.train()
         self.critic.train()
-        for _ in range(self.train_config.n_critic):
-            stats = self._critic_update()
+        n_critic = self.train_config.n_critic
+        for index in range(n_critic):
+            stats = self._critic_update(keep_fakes=self.train_config.reuse_fakes and index == n_critic - 1)
 
-        # The generator draws for keyword sets sampled from the data, like the critic's.
+        # Without reuse, the generator draws for keyword sets sampled from the data, like the critic's.
         keywords = None
-        if self.model_config.conditional:
-            keywords = self.labels[torch.randint(len(self.dataset), (self.batch_size,), generator=self.data_rng)].float()
+        if self.model_config.conditional and self._fakes is None:
+            drawn = torch.randint(len(self.dataset), (self.global_batch_size,), generator=self.data_rng)
+            keywords = self._local_rows(self.labels[drawn].float())
         stats.update(self._generator_update(keywords))
 
         self.ema.update(self.generator, self.step)
@@ -264,23 +379,29 @@ class Trainer:
 
     def run(self) -> TrainResult:
         config = self.train_config
-        self._write_run_config()
+        main = self.context.is_main
+        if main:
+            self._write_run_config()
         metrics_path = self.run_dir / METRICS_NAME
         deadline = time.monotonic() + config.max_minutes * 60.0 if config.max_minutes else math.inf
-        logger.info("training %s: %d images, %d keywords, batch %d, %s loss, %d steps, from step %d",
-                    self.run_dir, len(self.dataset), self.model_config.num_keywords, self.batch_size,
-                    config.loss, config.steps, self.step)
+        if main:
+            logger.info("training %s: %d images, %d keywords, batch %d x %d ranks on %s, %s loss, %d steps, "
+                        "from step %d", self.run_dir, len(self.dataset), self.model_config.num_keywords,
+                        self.batch_size, self.context.world_size, self.device, config.loss, config.steps, self.step)
 
         reporter = ProgressReporter(total=config.steps, initial=self.step, enabled=self.progress)
-        writer = _open_tensorboard(self.run_dir) if config.tensorboard else None
+        writer = _open_tensorboard(self.run_dir) if config.tensorboard and main else None
         start_step, started = self.step, time.monotonic()
         try:
-            with open(metrics_path, "a", encoding="utf-8") as metrics:
-                while self.step < config.steps and time.monotonic() < deadline:
+            with open(metrics_path, "a", encoding="utf-8") if main else contextlib.nullcontext() as metrics:
+                while self.step < config.steps and not self._time_is_up(deadline):
                     tick = time.monotonic()
                     stats = self.train_step()
                     self.elapsed_seconds += time.monotonic() - tick
-                    images_per_second = self.batch_size * (self.step - start_step) / max(time.monotonic() - started, 1e-9)
+                    if not main:
+                        continue
+                    images_per_second = (self.global_batch_size * (self.step - start_step)
+                                         / max(time.monotonic() - started, 1e-9))
                     reporter.update(self.step, images_per_second, stats)
 
                     if self.step % config.log_every == 0:
@@ -301,16 +422,29 @@ class Trainer:
                 writer.close()
 
         # Final artefacts: samples, checkpoint, loss curve and the exported model, all
-        # from one batch-norm calibration of the EMA generator.
-        generator = self.calibrated_ema()
-        self.save_samples(final=True, generator=generator)
-        self.save_checkpoint()
-        plot_loss_curves(metrics_path, self.run_dir / "loss_curve.png")
-        model_dir = self.export(self.run_dir / "model", generator=generator)
+        # from one batch-norm calibration of the EMA generator. The other ranks wait, so
+        # that the job ends once the model is written.
+        model_dir = self.run_dir / "model"
+        if main:
+            generator = self.calibrated_ema()
+            self.save_samples(final=True, generator=generator)
+            self.save_checkpoint()
+            plot_loss_curves(metrics_path, self.run_dir / "loss_curve.png")
+            model_dir = self.export(model_dir, generator=generator)
+        barrier(self.context)
         seconds = time.monotonic() - started
-        rate = self.batch_size * (self.step - start_step) / max(seconds, 1e-9)
-        logger.info("finished at step %d after %.1f s (%.1f images/s); model in %s", self.step, seconds, rate, model_dir)
+        rate = self.global_batch_size * (self.step - start_step) / max(seconds, 1e-9)
+        if main:
+            logger.info("finished at step %d after %.1f s (%.1f images/s); model in %s",
+                        self.step, seconds, rate, model_dir)
         return TrainResult(self.run_dir, self.step, seconds, rate, model_dir)
+
+    def _time_is_up(self, deadline: float) -> bool:
+        """True once the wall-clock limit has passed; in data-parallel runs, once it has
+        passed on any rank, so that all ranks run the same number of steps."""
+        if math.isinf(deadline):
+            return False
+        return any_rank(time.monotonic() >= deadline, self.context)
 
     # ----------------------------------------------------------------------------------
     # Artefacts
@@ -338,8 +472,9 @@ class Trainer:
             "train": to_dict(self.train_config),
             "steps": self.step,
             "training_seconds": round(self.elapsed_seconds, 1),
-            "images_seen": self.step * self.batch_size,
+            "images_seen": self.step * self.global_batch_size,
             "batch_size": self.batch_size,
+            "world_size": self.context.world_size,
             "data": {"source": self.data_source, "images": len(self.dataset), "render": render},
             "torch": torch.__version__,
         }
@@ -364,6 +499,7 @@ class Trainer:
             "model_config": to_dict(self.model_config),
             "train_config": to_dict(self.train_config),
             "dataset_images": len(self.dataset),
+            "world_size": self.context.world_size,
         }
 
     def save_checkpoint(self) -> Path:
@@ -377,6 +513,11 @@ class Trainer:
                 f"the checkpoint was trained on {state['dataset_images']} images but the dataset has "
                 f"{len(self.dataset)}; resume with the same --data as the original run."
             )
+        saved_world_size = int(state.get("world_size", 1))
+        if saved_world_size != self.context.world_size and self.context.is_main:
+            logger.warning("the checkpoint was written by %d ranks and this run has %d: training continues with "
+                           "global batches of %d images, so it will not repeat an uninterrupted run.",
+                           saved_world_size, self.context.world_size, self.global_batch_size)
         self.step = int(state["step"])
         self.elapsed_seconds = float(state["elapsed_seconds"])
         self.generator.load_state_dict(state["generator"])
@@ -393,8 +534,11 @@ class Trainer:
 
     @classmethod
     def resume(cls, run_dir: str | Path, dataset: DesignDataset, steps: int | None = None,
-               progress: bool = True) -> "Trainer":
-        """Rebuild a trainer from a run folder's checkpoint; `steps` may raise the total."""
+               progress: bool = True, max_minutes: float | None = None,
+               distributed: DistributedContext | None = None) -> "Trainer":
+        """Rebuild a trainer from a run folder's checkpoint; `steps` may raise the total and
+        `max_minutes` sets a new wall-clock limit for this session of training. Every rank
+        of a data-parallel run loads the same checkpoint."""
         run_dir = Path(run_dir)
         state = load_checkpoint(run_dir / CHECKPOINT_NAME)
         model_config = from_dict(ModelConfig, state["model_config"])
@@ -402,12 +546,44 @@ class Trainer:
         train_values["sample_keywords"] = tuple(train_values.get("sample_keywords", ()))
         if steps is not None:
             train_values["steps"] = steps
+        if max_minutes is not None:
+            train_values["max_minutes"] = max_minutes
         run_config = json.loads((run_dir / RUN_CONFIG_NAME).read_text(encoding="utf-8"))
         trainer = cls(dataset, model_config, from_dict(TrainConfig, train_values), run_dir,
-                      data_source=run_config["data"]["source"], progress=progress)
+                      data_source=run_config["data"]["source"], progress=progress, distributed=distributed)
         trainer.load_state_dict(state)
-        _drop_metrics_after(run_dir / METRICS_NAME, trainer.step)
+        if trainer.context.is_main:
+            _drop_metrics_after(run_dir / METRICS_NAME, trainer.step)
         return trainer
+
+
+def _adam(parameters, lr: float, betas: tuple[float, float], config: TrainConfig) -> torch.optim.Adam:
+    """Adam with the update implementation that `config.adam_implementation` names.
+
+    "fused" updates all tensors in one kernel per step (on CPU since torch 2.4),
+    "foreach" in a few multi-tensor kernels, "for-loop" one tensor at a time (torch's
+    CPU default). All three compute the same update up to float rounding.
+    """
+    implementation = config.adam_implementation
+    return torch.optim.Adam(parameters, lr=lr, betas=betas, fused=implementation == "fused" or None,
+                            foreach=implementation == "foreach" if implementation != "fused" else None)
+
+
+def _data_parallel(module: torch.nn.Module, context: DistributedContext) -> torch.nn.Module:
+    """Wrap `module` in DistributedDataParallel when the run has several ranks.
+
+    Buffers are copied from rank 0 once, at construction, and not on each forward pass,
+    because synchronised batch norm keeps the running statistics equal on all ranks.
+    torch 2.13 names that option forward_sync_buffers and deprecates broadcast_buffers;
+    older versions know only broadcast_buffers.
+    """
+    if not context.enabled:
+        return module
+    parallel = torch.nn.parallel.DistributedDataParallel
+    device_ids = [context.device.index] if context.device.type == "cuda" else None
+    if "forward_sync_buffers" in inspect.signature(parallel).parameters:
+        return parallel(module, device_ids=device_ids, forward_sync_buffers=False)
+    return parallel(module, device_ids=device_ids, broadcast_buffers=False)
 
 
 def _drop_metrics_after(metrics_path: Path, step: int) -> None:
