@@ -61,9 +61,9 @@ from designgan.metrics.classifier import load_or_train_classifier
 # Concrete keywords with many designs, across people, faces, objects and nature.
 DEFAULT_KEYWORDS = ("smiling", "heart", "face", "flag", "food", "animal", "hand", "cat", "frowning", "moon",
                     "flower", "weather")
-# Each row of the table: (label, method, penalty of the gradient method (None: --penalty), keywords whose
-# directions direction-projected projects out: None for the idea's own, as `designgan edit` does by default,
-# or a count of the reliable keywords whose directions are most aligned with the target's).
+# Each row of the table: (label, method, penalty, keep_count). A penalty of None takes --penalty.
+# keep_count selects the directions that direction-projected projects out: None keeps the idea's own
+# keywords, as `designgan edit` does by default, and N keeps the N reliable keywords most aligned with the target.
 METHODS = (
     ("gradient", "gradient", None, None),
     ("gradient, penalty 0", "gradient", 0.0, None),

@@ -153,3 +153,26 @@ def test_read_recipe_unknown_operation(tmp_path):
                                 "truncation": 1.0, "operation": "paint"}))
     with pytest.raises(RecipeError, match="'paint'"):
         read_recipe(path)
+
+
+@pytest.mark.parametrize("field, value, message", [
+    ("seed", "abc", "seed is 'abc'"),
+    ("truncation", 5, "truncation is 5"),
+    ("keywords", "cat", "must be a list"),
+    ("keywords", ["zzqx"], "'zzqx', which model"),
+])
+def test_reproduce_names_a_damaged_recipe_field(model, tmp_path, field, value, message):
+    ideas, _ = model.generate_ideas("cat", n=1, seed=3)
+    recipe = read_recipe(save_idea(ideas[0], tmp_path))
+    recipe[field] = value
+    with pytest.raises(RecipeError, match=message):
+        reproduce(model, recipe)
+
+
+def test_reproduce_damaged_morph_end(model, tmp_path):
+    strip = morph(model, MorphConfig(IdeaSpec(("cat",), 1, 1.0), IdeaSpec(("heart",), 2, 1.0), 3))
+    path = save_strip(strip, tmp_path / "morph.png")[0]
+    recipe = read_recipe(path)
+    recipe["parameters"]["end"]["seed"] = "x"
+    with pytest.raises(RecipeError, match="parameters.end.seed"):
+        reproduce(model, recipe)

@@ -30,11 +30,11 @@ app = typer.Typer(add_completion=False)
 
 @app.command()
 def bench(
-    quick: bool = typer.Option(False, "--quick", help="Two alternation rounds, no ablations, one step per growth point: about 5 minutes on 2 CPU cores instead of about 30."),
+    quick: bool = typer.Option(False, "--quick", help="Four alternation rounds, no ablations, one step per growth point: a few minutes on 2 idle CPU cores instead of about 20."),
     sections: str = typer.Option(",".join(SECTIONS), help=f"Comma-separated sections to run: {', '.join(SECTIONS)}. 'limit' needs 'training'."),
     losses: str = typer.Option(",".join(LOSSES), help="Comma-separated losses for the training section: bce, wgan-gp."),
     device: str = typer.Option("cpu", help="auto, cpu or cuda."),
-    rounds: Optional[int] = typer.Option(None, help="Alternation rounds of the training variants (default 5, 2 with --quick)."),
+    rounds: Optional[int] = typer.Option(None, help="Alternation rounds of the training variants, one step per variant each (default 12, 4 with --quick)."),
     ablations: bool = typer.Option(True, help="Also time designgan with each speed option switched (off with --quick)."),
     no_compile: bool = typer.Option(False, "--no-compile", help="Leave the torch.compile variant out of the ablations (compiling takes minutes on a small CPU)."),
     plot: Optional[Path] = typer.Option(None, help="Write the cost-growth plot (PNG) here."),

@@ -105,16 +105,15 @@ def reproduce(model: DesignModel, recipe: dict[str, Any], classifier: nn.Module 
     if recipe["model_sha256"] != model.files.sha256:
         raise RecipeError(f"the recipe was made with model sha256 {recipe['model_sha256'][:16]}..., but {model.path} "
                           f"has {model.model_id}...; pass the model that made it with --model.")
-    idea = IdeaSpec(tuple(recipe["keywords"]), int(recipe["seed"]), float(recipe["truncation"]))
     operation = recipe.get("operation", "generate")
     parameters = recipe.get("parameters", {})
     try:
+        idea = _idea_spec(model, recipe, "")
         if operation == "generate":
             return _reproduce_generate(model, recipe, idea)
         if operation == "morph":
-            end = parameters["end"]
-            strip = morph(model, MorphConfig(idea, IdeaSpec(tuple(end["keywords"]), int(end["seed"]), float(end["truncation"])),
-                                             int(parameters["steps"])))
+            end = _idea_spec(model, parameters["end"], "parameters.end.")
+            strip = morph(model, MorphConfig(idea, end, int(parameters["steps"])))
         elif operation == "blend":
             strip = blend(model, BlendConfig(idea, tuple(parameters["to_keywords"]), int(parameters["steps"])))
         elif operation == "variations":
@@ -124,7 +123,30 @@ def reproduce(model: DesignModel, recipe: dict[str, Any], classifier: nn.Module 
             strip = _reproduce_edit(model, idea, parameters, classifier, directions)
     except KeyError as error:
         raise RecipeError(f"the {operation} recipe lacks the parameter {error}; it cannot be reproduced.") from error
+    except (TypeError, ValueError) as error:
+        if isinstance(error, RecipeError):
+            raise
+        raise RecipeError(f"the {operation} recipe has an invalid value ({error}); "
+                          "it cannot be reproduced: restore the file that designgan wrote.") from error
     return Reproduction(strip.image(), recipe, strip)
+
+
+def _idea_spec(model: DesignModel, fields: dict[str, Any], prefix: str) -> IdeaSpec:
+    """Read keywords, seed and truncation from a recipe, naming the field that is wrong."""
+    keywords = fields["keywords"]
+    if not isinstance(keywords, list) or not all(isinstance(k, str) for k in keywords):
+        raise RecipeError(f"recipe field {prefix}keywords is {keywords!r}; it must be a list of keyword strings.")
+    if model.vocabulary is not None:
+        unknown = [k for k in keywords if k not in model.vocabulary]
+        if unknown:
+            raise RecipeError(f"recipe field {prefix}keywords names {unknown[0]!r}, which model {model.path} does not "
+                              "know; pass the model that made it with --model.")
+    seed, truncation = fields["seed"], fields["truncation"]
+    if not isinstance(seed, int) or isinstance(seed, bool):
+        raise RecipeError(f"recipe field {prefix}seed is {seed!r}; it must be a whole number.")
+    if not isinstance(truncation, (int, float)) or isinstance(truncation, bool) or not 0.0 <= truncation <= 1.0:
+        raise RecipeError(f"recipe field {prefix}truncation is {truncation!r}; it must be a number in 0..1.")
+    return IdeaSpec(tuple(keywords), seed, float(truncation))
 
 
 def _reproduce_generate(model: DesignModel, recipe: dict[str, Any], idea: IdeaSpec) -> Reproduction:
