@@ -213,3 +213,14 @@ def test_direction_edit_missing_data_file(control_model_dir, tmp_path):  # noqa:
                  "--model", str(control_model_dir), "--data", str(tmp_path / "none.safetensors"))
     assert result.exit_code != 0
     assert "none.safetensors" in result.stderr
+
+
+def test_reproduce_builtin_recipe_from_other_install(tmp_path):
+    runner.invoke(app, ["generate", "cat", "-n", "1", "--seed", "3", "--out-dir", str(tmp_path / "ideas")])
+    sidecar = next((tmp_path / "ideas").glob("*.json"))
+    recipe = json.loads(sidecar.read_text())
+    recipe["model"] = "/another/install/designgan/builtin"
+    sidecar.write_text(json.dumps(recipe))
+    result = run("reproduce", str(sidecar))
+    assert result.exit_code == 0, result.output
+    assert "identical" in result.stdout

@@ -735,6 +735,8 @@ def reproduce_command(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Hide progress and info logs."),
 ) -> None:
     """Re-create an output from its recipe and compare it with the file pixel by pixel (exit 1 when they differ)."""
+    import hashlib
+
     from .control import RecipeError, compare_pixels, find_directions, read_recipe, reproduce
     from .control.reproduce import needs_classifier, needs_directions
 
@@ -745,9 +747,15 @@ def reproduce_command(
         recipe = read_recipe(file)
     except RecipeError as error:
         fail(str(error), 2)
-    if model is None and not Path(recipe.get("model", "")).is_dir():
-        fail(f"the model folder {recipe.get('model')!r} in the recipe of {file} is missing; pass it with --model.", 2)
-    design_model = _control_model(model if model is not None else Path(recipe["model"]))
+    if model is None:
+        model = Path(recipe.get("model") or "missing")
+        if not model.is_dir():
+            # Recipes of the built-in model name the package folder of the install that made them.
+            builtin = _builtin() / "model.safetensors"
+            if not (builtin.is_file() and hashlib.sha256(builtin.read_bytes()).hexdigest() == recipe["model_sha256"]):
+                fail(f"the model folder {recipe.get('model')!r} in the recipe of {file} is missing; pass it with --model.", 2)
+            model = _builtin()
+    design_model = _control_model(model)
 
     classifier = _domain_classifier(design_model, data, quiet) if needs_classifier(recipe) else None
     directions = find_directions(design_model) if needs_directions(recipe) else None

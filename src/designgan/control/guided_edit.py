@@ -8,9 +8,9 @@ gradient of
     objective(z) = mean_t sign_t * logit_t(G(z)) - penalty * mean_o (logit_o(G(z)) - logit_o(G(z0)))^2
 
 where t runs over the target keywords (sign +1 to raise, -1 to lower) and o over
-all other keywords: the first term moves the targets, the second keeps the other
-keywords' scores where they started (the classifier-guided controllable generation
-of GANs, with the penalty of conditional edits).
+all other keywords. The first term moves the targets. The second, a penalty, keeps
+the other keywords' scores where they started, so that the edit changes the targets
+rather than the whole idea.
 """
 
 from __future__ import annotations

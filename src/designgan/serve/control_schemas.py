@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, Optional
 
 from pydantic import BaseModel, Field
 
@@ -29,7 +29,7 @@ CONTROL_ALLOWED_VALUES: dict[str, str] = {
     "strength": f"a number in (0, {MAX_STRENGTH}]",
     "method": "direction, direction-projected or sefa",
     "component": "an integer in 0..latent_dim-1",
-    "keep_count": "an integer in 0..64",
+    "keep_count": "null or an integer in 0..64",
     "more": "a list of at most 16 vocabulary keywords",
     "less": "a list of at most 16 vocabulary keywords",
     "to_keywords": "a list of at most 16 vocabulary keywords",
@@ -77,7 +77,7 @@ class EditRequest(BaseModel):
                             description="Length of the edit in units of the typical norm of z.")
     steps: int = Field(8, ge=1, le=MAX_STRIP_FRAMES - 1, description="Steps of the edit; the strip has steps + 1 frames.")
     component: int = Field(0, ge=0, description="sefa: index of the direction, 0 = the strongest.")
-    keep_count: int = Field(8, ge=0, le=64, description="direction-projected: number of entangled keywords projected out.")
+    keep_count: Optional[int] = Field(None, ge=0, le=64, description="direction-projected: project out this many of the most entangled keywords' directions instead of the idea's own keywords (the default, null, measured best).")
 
 
 class MorphRequest(BaseModel):
