@@ -167,7 +167,7 @@ def train(
     device: str = typer.Option("auto", help="Where to train: auto (a CUDA GPU when available, else the CPU), cpu or cuda. Under torchrun each process takes GPU LOCAL_RANK."),
     adam_implementation: str = typer.Option("for-loop", help="Adam update kernels: for-loop (torch's CPU default), foreach or fused; all give the same update up to rounding."),
     compile: bool = typer.Option(False, "--compile/--no-compile", help="torch.compile both networks' training passes; the first steps then take minutes to compile (on CPU it needs a C++ compiler)."),
-    joint_critic_pass: bool = typer.Option(True, help="Score real and fake images in one critic pass when the critic has no batch norm (wgan-gp, or --critic-norm spectral/none)."),
+    joint_critic_pass: bool = typer.Option(False, help="Score real and fake images in one critic pass when the critic has no batch norm (wgan-gp, or --critic-norm spectral/none); no measurable gain on 2 CPU cores."),
     precision: str = typer.Option("fp32", help="fp32, or bf16 to run the forward passes under bfloat16 autocast (for GPUs and CPUs with AMX or AVX512-BF16; on other CPUs bf16 is emulated and slower)."),
     tensorboard: bool = typer.Option(False, help="Also write TensorBoard logs (needs the tensorboard package: pip install 'designgan[tensorboard]')."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Hide the progress bar and info logs."),

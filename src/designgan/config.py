@@ -96,7 +96,7 @@ class TrainConfig:
     device: DeviceName = "auto"  # auto = CUDA when available; under torchrun each rank takes GPU LOCAL_RANK
     adam_implementation: AdamImplementation = "for-loop"  # torch.optim.Adam update kernels: for-loop, foreach, fused
     compile: bool = False  # torch.compile both networks' training passes (needs a C++ compiler on CPU)
-    joint_critic_pass: bool = True  # critics without batch norm score real and fake images in one pass
+    joint_critic_pass: bool = False  # critics without batch norm score real and fake images in one pass
     precision: Precision = "fp32"  # bf16: bfloat16 autocast of the forward passes, for GPUs and CPUs with bf16 units
 
     def validate(self) -> "TrainConfig":

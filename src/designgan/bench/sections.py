@@ -132,14 +132,18 @@ def training_throughput(dataset: DesignDataset, loss: str, config: BenchConfig,
         makers["  channels_last off"] = lambda: _trainer(dataset, loss, config, channels_last=False, **no_augment)
         makers["  reuse_fakes off"] = lambda: _trainer(dataset, loss, config, reuse_fakes=False, **no_augment)
         if critic_norm_default(loss) != "batch":
-            makers["  joint critic pass off"] = lambda: _trainer(dataset, loss, config, joint_critic_pass=False,
-                                                                 **no_augment)
+            makers["  joint critic pass on"] = lambda: _trainer(dataset, loss, config, joint_critic_pass=True,
+                                                                **no_augment)
         if every_option:
             makers["  Adam foreach"] = lambda: _trainer(dataset, loss, config, adam_implementation="foreach",
                                                         **no_augment)
             makers["  Adam fused"] = lambda: _trainer(dataset, loss, config, adam_implementation="fused", **no_augment)
         if config.compile and every_option:
             makers["  torch.compile"] = lambda: _trainer(dataset, loss, config, compile=True, **no_augment)
+        if config.device.type == "cuda":
+            # bf16 is emulated on CPUs without bf16 units (a bf16 matrix product here once ran
+            # for minutes), so the benchmark times it on GPUs only.
+            makers["  bf16 autocast"] = lambda: _trainer(dataset, loss, config, precision="bf16", **no_augment)
 
     variants: dict[str, Callable[[], int]] = {PLAIN: _steps(plain.step, config.batch_size, count, config.device)}
     trainers: dict[str, Trainer] = {}
@@ -157,7 +161,7 @@ def training_throughput(dataset: DesignDataset, loss: str, config: BenchConfig,
         variants[name] = run
     if config.ablations and every_option and config.device.type == "cpu" and threads > 1:
         one_thread = _trainer(dataset, loss, config, diffaugment="")
-        variants["  1 thread instead of %d" % threads] = _with_threads(
+        variants[f"  1 thread instead of {threads}"] = _with_threads(
             1, _steps(one_thread.train_step, one_thread.global_batch_size, count, config.device))
 
     log(f"training throughput, {loss}: {len(variants)} variants x {config.rounds} rounds of {count} steps")
