@@ -4,7 +4,7 @@ Every comparison runs its variants in alternation within one process, so that th
 ratios it prints compare runs made under the same load of a shared machine.
 """
 
-from .measure import Alternation, PeakMemory, alternate, count_flops, peak_matmul_flops
+from .measure import Alternation, PeakMemory, alternate, count_flops, matmul_variant
 from .plain import PlainLoop
 
-__all__ = ["Alternation", "PeakMemory", "PlainLoop", "alternate", "count_flops", "peak_matmul_flops"]
+__all__ = ["Alternation", "PeakMemory", "PlainLoop", "alternate", "count_flops", "matmul_variant"]

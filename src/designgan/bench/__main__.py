@@ -18,8 +18,7 @@ import typer
 from ..data import load_or_build_openmoji
 from ..training.distributed import resolve_device
 from .report import render_report
-from .sections import (BenchConfig, cost_growth, generation_latency, measured_peak, plot_growth,
-                       training_throughput)
+from .sections import BenchConfig, cost_growth, generation_latency, plot_growth, training_throughput
 
 SECTIONS = ("training", "generation", "growth", "limit")
 LOSSES = ("bce", "wgan-gp")
@@ -86,10 +85,8 @@ def bench(
     results: dict = {"machine": machine, "config": {k: str(v) for k, v in dataclasses.asdict(config).items()}}
 
     if "training" in chosen:
-        results["training"] = [training_throughput(dataset, loss, config, log) for loss in chosen_losses]
-    if "limit" in chosen:
-        log("peak fp32 matrix multiply")
-        results["peak_flops"] = measured_peak(config)
+        results["training"] = [training_throughput(dataset, loss, config, log, with_peak="limit" in chosen)
+                               for loss in chosen_losses]
     if "generation" in chosen:
         results["generation"] = generation_latency(dataset.num_keywords, config, log)
     if "growth" in chosen:

@@ -141,21 +141,18 @@ def count_flops(function: Callable[[], object]) -> int:
     return int(counter.get_total_flops())
 
 
-def peak_matmul_flops(device: torch.device, sizes: tuple[int, ...] = (1024, 2048), seconds: float = 1.0) -> float:
-    """Measured fp32 matrix-multiply FLOP/s: the best of square n x n products over `sizes`,
-    each repeated for about `seconds`. This is the practical ceiling for the
-    convolutions of a training step, which the CPU runs as matrix products."""
-    best = 0.0
-    for size in sizes:
-        a = torch.randn(size, size, device=device)
-        b = torch.randn(size, size, device=device)
-        torch.mm(a, b)
-        synchronize(device)
+def matmul_variant(device: torch.device, size: int = 2048, seconds: float = 0.5) -> Callable[[], int]:
+    """An alternation variant that multiplies n x n fp32 matrices for about `seconds` and
+    returns the FLOPs done, so that its rate is the matrix-multiply FLOP/s of that round."""
+    a = torch.randn(size, size, device=device)
+    b = torch.randn(size, size, device=device)
+
+    def run() -> int:
         repeats, start = 0, time.perf_counter()
         while time.perf_counter() - start < seconds:
             torch.mm(a, b)
             repeats += 1
         synchronize(device)
-        elapsed = time.perf_counter() - start
-        best = max(best, 2.0 * size**3 * repeats / elapsed)
-    return best
+        return 2 * size**3 * repeats
+
+    return run

@@ -19,7 +19,7 @@ from ..data.dataset import DesignDataset
 from ..data.vocabulary import Vocabulary
 from ..models import Generator
 from ..training import Trainer
-from .measure import Alternation, PeakMemory, alternate, count_flops, peak_matmul_flops, synchronize
+from .measure import Alternation, PeakMemory, alternate, count_flops, matmul_variant, synchronize
 from .plain import PlainLoop
 
 logger = logging.getLogger(__name__)
@@ -27,6 +27,7 @@ logger = logging.getLogger(__name__)
 PLAIN = "plain PyTorch loop"
 DESIGNGAN = "designgan Trainer"
 DESIGNGAN_NO_AUGMENT = "designgan Trainer, no DiffAugment"
+MATMUL_PEAK = "fp32 matrix multiply"  # a variant whose rate is FLOP/s, not images/s
 
 
 @dataclass(frozen=True)
@@ -114,9 +115,11 @@ def _with_threads(threads: int, run: Callable[[], int]) -> Callable[[], int]:
 
 
 def training_throughput(dataset: DesignDataset, loss: str, config: BenchConfig,
-                        log: Callable[[str], None]) -> TrainingResult:
+                        log: Callable[[str], None], with_peak: bool = True) -> TrainingResult:
     """Alternate the plain loop and designgan's Trainer (defaults, without DiffAugment,
-    and with each speed option switched) and count FLOPs per training image."""
+    and with each speed option switched) and count FLOPs per training image. With
+    `with_peak`, a 2048 x 2048 fp32 matrix product runs in every round too, so that the
+    fraction of the peak compares rates measured seconds apart."""
     count = config.bce_steps_per_call if loss == "bce" else config.wgan_steps_per_call
     plain = _plain(dataset, loss, config)
     makers: dict[str, Callable[[], Trainer]] = {
@@ -164,6 +167,8 @@ def training_throughput(dataset: DesignDataset, loss: str, config: BenchConfig,
         variants[f"  1 thread instead of {threads}"] = _with_threads(
             1, _steps(one_thread.train_step, one_thread.global_batch_size, count, config.device))
 
+    if with_peak:
+        variants[MATMUL_PEAK] = matmul_variant(config.device)
     log(f"training throughput, {loss}: {len(variants)} variants x {config.rounds} rounds of {count} steps")
     result.alternation = alternate(variants, config.rounds, log=log)
 
@@ -319,6 +324,7 @@ def plot_growth(by_resolution: list[GrowthRow], by_vocabulary: list[GrowthRow], 
         axes[1][column].plot(x, memory, marker="o", color="tab:orange")
         axes[1][column].set_ylabel("peak training memory (MiB)")
         for row_axes in (axes[0][column], axes[1][column]):
+            row_axes.set_ylim(bottom=0)  # from zero, so that noise between points does not look like growth
             row_axes.set_xscale("log", base=base)
             row_axes.set_xlabel(label)
             row_axes.grid(alpha=0.3)
@@ -327,6 +333,3 @@ def plot_growth(by_resolution: list[GrowthRow], by_vocabulary: list[GrowthRow], 
     figure.savefig(path)
     plt.close(figure)
 
-
-def measured_peak(config: BenchConfig) -> float:
-    return peak_matmul_flops(config.device, seconds=0.5 if config.rounds < 3 else 1.0)
