@@ -6,19 +6,37 @@ set -euo pipefail
 run=${1:-runs/builtin}
 dest=src/designgan/builtin
 
-cp "$run/model/model.safetensors" "$run/model/config.json" "$dest/"
+cp "$run/model/model.safetensors" "$run/model/config.json" "$run/model/keyword_sets.json" "$dest/"
 if [ -f "$run/model/keyword_embeddings.safetensors" ]; then
     cp "$run/model/keyword_embeddings.safetensors" "$dest/"
 fi
-cp "$run/samples/final.png" "$dest/samples.png"
 
-# Sample grids over training, the loss curve, and one grid per keyword set.
+# Sample grids over training (the trainer's fixed noise and single keywords, no keyword
+# context), the loss curve, and one grid per keyword set as `designgan generate` draws it.
 mkdir -p docs/images/training
 cp "$run/loss_curve.png" docs/images/training/loss_curve.png
-for grid in "$run"/samples/step_0000200.png "$run"/samples/step_0000600.png "$run"/samples/step_0001400.png "$run"/samples/step_0002800.png; do
+for grid in "$run"/samples/step_0000200.png "$run"/samples/step_0001400.png "$run"/samples/step_0002800.png "$run"/samples/step_0006600.png; do
     cp "$grid" docs/images/training/
 done
-for keywords in "cat" "heart" "smiling face" "flag" "food" "woman dark skin tone"; do
+cp "$run/samples/final.png" docs/images/training/final_no_context.png
+for keywords in "cat" "heart" "smiling face" "flag" "food" "woman dark skin tone" "hand" "drink"; do
     name=$(echo "$keywords" | tr ' ' '_')
     designgan generate "$keywords" -n 16 --seed 7 --columns 8 --out "docs/images/builtin_${name}.png"
 done
+
+# The model card's grid: eight ideas (seeds 7..14) per keyword set, one row each.
+python - "$dest/samples.png" <<'PY'
+import sys
+from PIL import Image
+from designgan import load_model
+
+model = load_model()
+rows = [model.generate(keywords, n=8, seed=7) for keywords in
+        ("cat", "heart", "smiling face", "flag", "food", "woman dark skin tone", "hand", "drink")]
+side = rows[0][0].width
+grid = Image.new("RGB", (8 * side, len(rows) * side), "white")
+for y, row in enumerate(rows):
+    for x, image in enumerate(row):
+        grid.paste(image, (x * side, y * side))
+grid.save(sys.argv[1], optimize=True)
+PY

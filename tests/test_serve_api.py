@@ -63,10 +63,18 @@ def test_generate_recipe_in_png_and_json(client, model):
     idea = client.post("/v1/generate", json={"keywords": ["red"], "n": 1, "seed": 3}).json()["ideas"][0]
     recipe = idea["recipe"]
     assert recipe["seed"] == 3
-    assert recipe["keywords"] == ["red"]
+    assert recipe["keywords"][0] == "red"  # then the keyword context of a real design
     assert recipe["model_sha256"] == model.files.sha256
     assert recipe["model"] == "builtin"  # a name, not the server's path
     assert json.loads(decode_png(idea["image_png_base64"]).text[RECIPE_TEXT_KEY]) == recipe
+
+
+def test_generate_without_context_uses_keywords_alone(client, model):
+    body = client.post("/v1/generate", json={"keywords": ["cat"], "n": 2, "seed": 5, "context": False}).json()
+    assert [idea["recipe"]["keywords"] for idea in body["ideas"]] == [["cat"], ["cat"]]
+    served = [np.asarray(decode_png(idea["image_png_base64"]).convert("RGB")) for idea in body["ideas"]]
+    expected = [np.asarray(image) for image in model.generate("cat", n=2, seed=5, context=False)]
+    assert np.array_equal(np.stack(served), np.stack(expected))
 
 
 def test_generate_random_seed_returned(client):

@@ -37,7 +37,8 @@ def pixels(frames):
 
 
 def generated(client, keywords, seed):
-    body = {"keywords": keywords, "n": 1, "seed": seed}
+    """The generated idea for exactly these keywords, as the idea specs below name them."""
+    body = {"keywords": keywords, "n": 1, "seed": seed, "context": False}
     return pixels(client.post("/v1/generate", json=body).json()["ideas"])[0]
 
 

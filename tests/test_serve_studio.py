@@ -83,7 +83,9 @@ def test_studio_workflow(page, base_url, tmp_path):
     assert images.count() == IDEAS
     assert page.locator("#status").inner_text().startswith(f"{IDEAS} ideas for smiling, cat")
     for i in range(IDEAS):
-        assert images.nth(i).get_attribute("alt").startswith("Generated design for smiling, cat, seed")
+        alt = images.nth(i).get_attribute("alt")  # the requested keywords, then those of the keyword context
+        assert alt.startswith("Generated design for smiling, cat")
+        assert f"seed {7 + i}" in alt
         assert images.nth(i).evaluate("img => img.complete && img.naturalWidth") == 64
 
     # Open the first idea and draw variations of it.

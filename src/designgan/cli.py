@@ -254,6 +254,7 @@ def generate(
     out_dir: Optional[Path] = typer.Option(None, help="Folder for one PNG per idea, each with a JSON recipe beside it."),
     columns: int = typer.Option(8, help="Ideas per row of the grid (1 or more)."),
     model: Optional[Path] = typer.Option(None, help="Exported model folder (model.safetensors + config.json). Default: the built-in OpenMoji model."),
+    context: bool = typer.Option(True, "--context/--no-context", help="Complete your keywords for each idea with the keyword set of a real training design that shares them (drawn from the idea's seed); --no-context conditions on your keywords alone."),
 ) -> None:
     """Draw a grid of design ideas for KEYWORDS."""
     from .export import ModelFileError
@@ -274,7 +275,8 @@ def generate(
         fail(f"--out-dir {out_dir} is a file; name a folder for the ideas.", 2)
     try:
         design_model = load_model(model)
-        ideas, resolution = design_model.generate_ideas(" ".join(keywords), n=n, seed=seed, truncation=truncation)
+        ideas, resolution = design_model.generate_ideas(" ".join(keywords), n=n, seed=seed, truncation=truncation,
+                                                        context=context)
     except ModelFileError as error:
         fail(str(error))
     except KeywordError as error:
@@ -296,7 +298,10 @@ def generate(
         from .control.strip import Strip, save_strip
 
         # The grid carries the recipe of its first idea plus n, so `designgan reproduce` can re-create it.
-        recipe = {**ideas[0].recipe, "operation": "generate", "parameters": {"n": len(ideas)},
+        parameters: dict = {"n": len(ideas)}
+        if any(idea.recipe["keywords"] != ideas[0].recipe["keywords"] for idea in ideas):
+            parameters["idea_keywords"] = [idea.recipe["keywords"] for idea in ideas]
+        recipe = {**ideas[0].recipe, "operation": "generate", "parameters": parameters,
                   "frames": len(ideas), "columns": columns}
         save_strip(Strip([idea.image for idea in ideas], recipe), out)
         typer.echo(f"wrote {out} ({len(ideas)} ideas; recipe in the PNG and {out.with_suffix('.json').name})")

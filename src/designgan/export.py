@@ -3,6 +3,8 @@
 config.json contains the format version, the architecture (ModelConfig), the keyword
 vocabulary with counts, the dataset's synonyms and the training recipe.
 model.safetensors contains the EMA generator's weights and batch-norm statistics.
+keyword_sets.json holds the distinct keyword sets of the training designs, which
+generation uses to complete a user's keywords (see `designgan.keyword_context`).
 keyword_embeddings.safetensors, written when the designgan[text] extra is installed,
 caches the sentence embeddings of the keywords (see `designgan.text_embedding`).
 """
@@ -24,6 +26,7 @@ from .config import ConfigError, ModelConfig, from_dict, to_dict
 from .data.keyword_mapping import Synonyms, synonyms_from_json, synonyms_to_json
 from .data.vocabulary import Vocabulary
 from .files import atomic_write
+from .keyword_context import KEYWORD_SETS_NAME, KeywordSets, KeywordSetsError, read_keyword_sets
 from .text_embedding import KEYWORD_EMBEDDINGS_NAME, export_keyword_embeddings
 
 MODEL_FORMAT_VERSION = 1
@@ -46,11 +49,13 @@ class ModelFiles:
     config: dict[str, Any]
     sha256: str  # hash of model.safetensors: identifies the weights in recipes
     synonyms: Synonyms = field(default_factory=dict)  # variant -> keywords, from the dataset's synonyms file
+    keyword_sets: KeywordSets | None = None  # the training designs' keyword sets; None in older exports
 
 
 def export_model(out_dir: str | Path, generator: torch.nn.Module, model_config: ModelConfig,
                  vocabulary: Vocabulary | None, recipe: dict[str, Any],
-                 synonyms: Mapping[str, Sequence[str]] | None = None, keyword_embeddings: bool = False) -> Path:
+                 synonyms: Mapping[str, Sequence[str]] | None = None, keyword_embeddings: bool = False,
+                 keyword_sets: KeywordSets | None = None) -> Path:
     """Write `out_dir/model.safetensors` and `out_dir/config.json`, each atomically.
 
     synonyms: variant -> keywords from the dataset's synonyms file, which
@@ -59,6 +64,8 @@ def export_model(out_dir: str | Path, generator: torch.nn.Module, model_config: 
         designgan[text] extra is installed. Loading its encoder takes seconds,
         so only `Trainer.export` requests it by default. Either way an older
         file of that name is removed, because it may belong to another vocabulary.
+    keyword_sets: the training designs' keyword sets, written as keyword_sets.json;
+        None removes an older file of that name for the same reason.
     """
     out_dir = Path(out_dir)
     tensors = {name: tensor.detach().cpu().contiguous() for name, tensor in generator.state_dict().items()}
@@ -75,6 +82,10 @@ def export_model(out_dir: str | Path, generator: torch.nn.Module, model_config: 
     text = json.dumps(config, indent=2, sort_keys=True) + "\n"
     atomic_write(out_dir / CONFIG_NAME, lambda handle: handle.write(text.encode("utf-8")))
 
+    if keyword_sets is not None and vocabulary is not None:
+        keyword_sets.save(out_dir)
+    else:
+        (out_dir / KEYWORD_SETS_NAME).unlink(missing_ok=True)
     if keyword_embeddings:
         export_keyword_embeddings(out_dir, vocabulary)
     else:
@@ -116,9 +127,15 @@ def read_model_files(path: str | Path) -> ModelFiles:
     if model_config.conditional and (vocabulary is None or len(vocabulary) != model_config.num_keywords):
         raise ModelFileError(f"{config_path}: the vocabulary does not match num_keywords={model_config.num_keywords}.")
 
+    try:
+        keyword_sets = read_keyword_sets(path, model_config.num_keywords) if vocabulary is not None else None
+    except KeywordSetsError as error:
+        raise ModelFileError(str(error)) from error
+
     raw = weights_path.read_bytes()
     try:
         state_dict = load_file(weights_path)
     except (SafetensorError, OSError, ValueError) as error:
         raise ModelFileError(f"{weights_path} cannot be read ({error}); the file is damaged, export or copy it again.") from error
-    return ModelFiles(path, model_config, vocabulary, state_dict, config, hashlib.sha256(raw).hexdigest(), synonyms)
+    return ModelFiles(path, model_config, vocabulary, state_dict, config, hashlib.sha256(raw).hexdigest(), synonyms,
+                      keyword_sets)

@@ -199,8 +199,14 @@ class DesignModel:
         return images
 
     def generate_ideas(self, keywords: str | Sequence[str], n: int = 16, seed: int = 0,
-                       truncation: float = 1.0) -> tuple[list[Idea], KeywordResolution]:
-        """Draw `n` ideas; idea i uses seed + i and carries its recipe."""
+                       truncation: float = 1.0, context: bool = True) -> tuple[list[Idea], KeywordResolution]:
+        """Draw `n` ideas; idea i uses seed + i and carries its recipe.
+
+        context: complete the known keywords of each idea to the keyword set of a real
+            training design drawn from the idea's seed (`designgan.keyword_context`);
+            the recipe's "keywords" then lists the whole set the idea was drawn with.
+            Models exported without keyword_sets.json generate from the keywords alone.
+        """
         if not 1 <= n <= MAX_IDEAS:
             raise ValueError(f"n={n} is out of range; ask for 1..{MAX_IDEAS} ideas.")
         _check_seed(seed)
@@ -219,18 +225,35 @@ class DesignModel:
                              f"use a seed of at most {MAX_SEED - n + 1}.")
         seeds = [seed + i for i in range(n)]
         z = torch.stack([self.latent(s, truncation) for s in seeds])
-        images = self.render(z, self.keyword_vector(resolution.known))
-        ideas = [Idea(image, self.recipe(resolution.known, s, truncation)) for image, s in zip(images, seeds)]
+        idea_keywords = [self.idea_keywords(resolution.known, s, context) for s in seeds]
+        conditions = None
+        if self.vocabulary is not None:
+            conditions = torch.cat([self.keyword_vector(known) for known in idea_keywords])  # (n, K)
+        images = self.render(z, conditions)
+        ideas = [Idea(image, self.recipe(known, s, truncation, requested=resolution.known))
+                 for image, known, s in zip(images, idea_keywords, seeds)]
         return ideas, resolution
 
+    def idea_keywords(self, known: Sequence[str], seed: int, context: bool = True) -> list[str]:
+        """Return the keywords one idea is drawn with: `known`, completed to a real
+        keyword set drawn from `seed` when `context` is on and the model has its sets."""
+        if not context or self.files.keyword_sets is None or self.vocabulary is None:
+            return list(known)
+        completed = self.files.keyword_sets.complete(self.vocabulary.encode(list(known)), seed)
+        extra = [keyword for keyword in self.vocabulary.decode(completed) if keyword not in known]
+        return list(known) + extra
+
     def generate(self, keywords: str | Sequence[str], n: int = 16, seed: int = 0,
-                 truncation: float = 1.0) -> list[Image.Image]:
+                 truncation: float = 1.0, context: bool = True) -> list[Image.Image]:
         """Return `n` PIL images for the keywords; the same arguments give the same images."""
-        ideas, _ = self.generate_ideas(keywords, n=n, seed=seed, truncation=truncation)
+        ideas, _ = self.generate_ideas(keywords, n=n, seed=seed, truncation=truncation, context=context)
         return [idea.image for idea in ideas]
 
-    def recipe(self, known: Sequence[str], seed: int, truncation: float) -> dict[str, Any]:
-        return {
+    def recipe(self, known: Sequence[str], seed: int, truncation: float,
+               requested: Sequence[str] | None = None) -> dict[str, Any]:
+        """The fields that reproduce an idea; `requested` are the user's known keywords
+        when keyword context added others to `known`."""
+        recipe = {
             "designgan_recipe": 1,
             "model": str(self.path),
             "model_sha256": self.files.sha256,
@@ -239,6 +262,9 @@ class DesignModel:
             "truncation": truncation,
             "resolution_px": self.resolution_px,
         }
+        if requested is not None and list(requested) != list(known):
+            recipe["requested_keywords"] = list(requested)
+        return recipe
 
 
 def _check_seed(seed: int) -> None:

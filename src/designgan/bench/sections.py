@@ -280,8 +280,10 @@ def synthetic_dataset(count: int, resolution_px: int, num_keywords: int, seed: i
 
 def _growth_point(resolution_px: int, num_keywords: int, config: BenchConfig) -> GrowthRow:
     """Time the default BCE recipe on random data of one shape; runs in a fresh process."""
-    dataset = synthetic_dataset(max(256, config.batch_size), resolution_px, num_keywords)
+    # The measured memory covers the data too: in a fresh process the allocator has no
+    # freed blocks to reuse yet, so the growth from here is what one training run needs.
     with PeakMemory(config.device) as memory:
+        dataset = synthetic_dataset(max(256, config.batch_size), resolution_px, num_keywords)
         trainer = _trainer(dataset, "bce", config)
         trainer.train_step()  # first step: allocations and the optimizers' state
         synchronize(config.device)

@@ -152,9 +152,21 @@ def _idea_spec(model: DesignModel, fields: dict[str, Any], prefix: str) -> IdeaS
 def _reproduce_generate(model: DesignModel, recipe: dict[str, Any], idea: IdeaSpec) -> Reproduction:
     # A recipe without "operation" is one idea saved by `generate --out-dir`: the image
     # is the idea itself. With operation "generate" it is a grid of n ideas (seed + i).
-    count = int(recipe.get("parameters", {}).get("n", 1))
+    # With keyword context each idea of a grid has its own keyword set, listed in
+    # parameters.idea_keywords; without it they all share the recipe's keywords.
+    parameters = recipe.get("parameters", {})
+    count = int(parameters.get("n", 1))
     z = torch.stack([model.latent(idea.seed + i, idea.truncation) for i in range(count)])
-    frames = model.render(z, model.keyword_vector(list(idea.keywords)))
+    idea_keywords = parameters.get("idea_keywords")
+    if idea_keywords is None:
+        conditions = model.keyword_vector(list(idea.keywords))
+    else:
+        if not isinstance(idea_keywords, list) or len(idea_keywords) != count:
+            raise RecipeError(f"recipe field parameters.idea_keywords must list {count} keyword lists, one per idea.")
+        sets = [_idea_spec(model, {**recipe, "keywords": keywords}, f"parameters.idea_keywords[{i}].").keywords
+                for i, keywords in enumerate(idea_keywords)]
+        conditions = None if model.vocabulary is None else torch.cat([model.keyword_vector(list(k)) for k in sets])
+    frames = model.render(z, conditions)
     if "operation" not in recipe:
         return Reproduction(frames[0], recipe)
     strip = Strip(frames, recipe)

@@ -63,7 +63,7 @@ def generation_router(context: ServeContext) -> APIRouter:
 
         def job() -> GenerateResponse:
             ideas, resolution = context.model.generate_ideas(request.keywords, n=request.n, seed=seed,
-                                                             truncation=request.truncation)
+                                                             truncation=request.truncation, context=request.context)
             return GenerateResponse(
                 model_id=context.model.model_id,
                 seed=seed,

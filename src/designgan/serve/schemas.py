@@ -73,6 +73,9 @@ class GenerateRequest(BaseModel):
     n: int = Field(8, ge=1, le=MAX_IDEAS_PER_REQUEST, description="Number of ideas.")
     seed: Seed = Field(RANDOM_SEED, description=f"Seed of the first idea; {RANDOM_SEED} picks a random one, returned in the response.")
     truncation: Truncation = Field(1.0, description="Pull the noise toward the average design: 1 = none, 0 = fully.")
+    context: bool = Field(True, description="Complete the keywords of each idea with the keyword set of a real "
+                                            "training design that shares them, drawn from the idea's seed; the "
+                                            "recipe lists the whole set. false: the keywords alone.")
 
     @field_validator("seed")
     @classmethod

@@ -20,6 +20,7 @@ from ..config import ModelConfig, TrainConfig, from_dict, to_dict
 from ..data.dataset import DesignDataset
 from ..data.keywords import tokenize_keywords
 from ..export import export_model
+from ..keyword_context import KeywordSets
 from ..images import uint8_to_float
 from ..losses import gradient_penalty, get_loss
 from ..models import Critic, Generator
@@ -479,8 +480,9 @@ class Trainer:
             "torch": torch.__version__,
         }
         generator = generator if generator is not None else self.calibrated_ema()
+        keyword_sets = KeywordSets.from_labels(self.dataset.labels) if vocabulary is not None else None
         return export_model(out_dir, generator, self.model_config, vocabulary, recipe, synonyms=synonyms,
-                            keyword_embeddings=True)
+                            keyword_embeddings=True, keyword_sets=keyword_sets)
 
     def state_dict(self) -> dict[str, Any]:
         return {

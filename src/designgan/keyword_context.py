@@ -1,0 +1,113 @@
+"""Keyword context: complete the keywords a user types to a keyword set the model saw.
+
+A conditional generator learns from the keyword sets of real designs, and OpenMoji's
+designs carry 5.4 keywords on average ("cat", "face", "animal-mammal", ...). A user's
+query is usually one or two of them. Conditioning on the query alone gives the
+generator an input it never trained on: the keyword embedding is the mean of the
+keywords' vectors, so one keyword is a point far from every training mean, and the
+built-in model answered it with one design whatever the noise.
+
+Completion picks, for each idea, the keyword set of a real design that shares the most
+keywords with the query (weighted by how many designs have that set) and adds the query
+to it. The choice is drawn from the idea's seed, so an idea stays reproducible, and
+different seeds draw different contexts: "cat" gives crying, smiling and weary cats.
+The training sets are stored with an exported model as keyword_sets.json.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .files import atomic_write
+
+KEYWORD_SETS_NAME = "keyword_sets.json"
+KEYWORD_SETS_FORMAT = 1
+
+
+class KeywordSetsError(ValueError):
+    """keyword_sets.json is damaged or belongs to another vocabulary."""
+
+
+@dataclass(frozen=True)
+class KeywordSets:
+    """The distinct keyword sets of a training set.
+
+    multi_hot: (S, K) uint8, one row per distinct non-empty set.
+    counts: (S,) int64, the designs that carry each set.
+    """
+
+    multi_hot: np.ndarray
+    counts: np.ndarray
+
+    @classmethod
+    def from_labels(cls, labels: np.ndarray) -> KeywordSets:
+        """Collect the distinct non-empty rows of multi-hot labels (N, K)."""
+        labels = (np.asarray(labels) > 0).astype(np.uint8)
+        labels = labels[labels.any(axis=1)]
+        if len(labels) == 0:
+            return cls(np.zeros((0, np.asarray(labels).shape[1]), np.uint8), np.zeros(0, np.int64))
+        rows, counts = np.unique(labels, axis=0, return_counts=True)
+        return cls(rows, counts.astype(np.int64))
+
+    @property
+    def num_keywords(self) -> int:
+        return self.multi_hot.shape[1]
+
+    def complete(self, requested: np.ndarray, seed: int) -> np.ndarray:
+        """Return the condition (K,) float32 for one idea: the query plus a real set's keywords.
+
+        requested: multi-hot (K,) of the known keywords the user asked for. The real
+        sets sharing the most of them are the candidates, drawn in proportion to their
+        design counts by a generator seeded with `seed`. With no set sharing any
+        keyword, the query is returned unchanged.
+        """
+        requested = (np.asarray(requested) > 0).astype(np.uint8)
+        overlap = self.multi_hot.astype(np.int64) @ requested  # (S,) requested keywords each set has
+        best = int(overlap.max()) if len(overlap) else 0
+        if best == 0:
+            return requested.astype(np.float32)
+        candidates = np.flatnonzero(overlap == best)
+        weights = self.counts[candidates] / self.counts[candidates].sum()
+        choice = candidates[np.random.default_rng(seed).choice(len(candidates), p=weights)]
+        return np.maximum(self.multi_hot[choice], requested).astype(np.float32)
+
+    def to_json(self) -> dict:
+        return {"format": KEYWORD_SETS_FORMAT,
+                "sets": [np.flatnonzero(row).tolist() for row in self.multi_hot],
+                "counts": self.counts.tolist()}
+
+    def save(self, folder: str | Path) -> Path:
+        path = Path(folder) / KEYWORD_SETS_NAME
+        text = json.dumps(self.to_json(), separators=(",", ":")) + "\n"
+        atomic_write(path, lambda handle: handle.write(text.encode("utf-8")))
+        return path
+
+
+def read_keyword_sets(folder: str | Path, num_keywords: int) -> KeywordSets | None:
+    """Read `folder/keyword_sets.json`; None when the model has none (older exports)."""
+    path = Path(folder) / KEYWORD_SETS_NAME
+    if not path.is_file():
+        return None
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if data.get("format") != KEYWORD_SETS_FORMAT:
+            raise ValueError(f"format {data.get('format')!r}, expected {KEYWORD_SETS_FORMAT}")
+        sets, counts = data["sets"], data["counts"]
+        if len(sets) != len(counts):
+            raise ValueError(f"{len(sets)} sets but {len(counts)} counts")
+        multi_hot = np.zeros((len(sets), num_keywords), np.uint8)
+        for row, indices in enumerate(sets):
+            if not indices or min(indices) < 0 or max(indices) >= num_keywords:
+                raise ValueError(f"set {row} is {indices!r}; indices must lie in 0..{num_keywords - 1}")
+            multi_hot[row, indices] = 1
+        counts_array = np.asarray(counts, dtype=np.int64)
+        if len(counts_array) and counts_array.min() < 1:
+            raise ValueError("every count must be at least 1")
+    except (UnicodeDecodeError, json.JSONDecodeError, AttributeError, KeyError, TypeError, ValueError) as error:
+        raise KeywordSetsError(f"{path} is damaged ({error}); export the model again, "
+                               f"or delete the file to generate without keyword context.") from error
+    return KeywordSets(multi_hot, counts_array)
