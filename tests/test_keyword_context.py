@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -98,7 +99,7 @@ def test_damaged_sets_file_is_named(tiny_model_dir, tmp_path):
     copy = tmp_path / "model"
     shutil.copytree(tiny_model_dir, copy)
     (copy / KEYWORD_SETS_NAME).write_text('{"format": 1, "sets": [[0, 9]], "counts": [1]}')
-    with pytest.raises(ModelFileError, match=r"keyword_sets\.json is damaged .*indices must lie in 0\.\.3"):
+    with pytest.raises(ModelFileError, match=r"keyword_sets\.json is damaged .*keyword indices in 0\.\.3"):
         load_model(copy)
 
 
@@ -114,3 +115,35 @@ def test_grid_with_context_reproduces_exactly(tiny_model_dir, tmp_path):
                             capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert np.array_equal(np.asarray(Image.open(grid)), np.asarray(Image.open(again)))
+
+
+@pytest.mark.parametrize("text, detail", [
+    ('{"format": 1, "sets": [[0, 1.5]], "counts": [1]}', "set 0 is"),
+    ('{"format": 1, "sets": [[true]], "counts": [1]}', "set 0 is"),
+    ('{"format": 1, "sets": [[0]], "counts": [1000000000000000000000000000000]}', "count 0 is"),
+    ('{"format": 1, "sets": {"a": 1}, "counts": [1]}', '"sets" must be a list'),
+    ('{"format": 1, "sets": [[0]]}', '"counts" is missing'),
+    ('[1, 2]', "expected a JSON object"),
+])
+def test_damaged_sets_values_are_named(tiny_model_dir, tmp_path, text, detail):
+    copy = tmp_path / "model"
+    shutil.copytree(tiny_model_dir, copy)
+    (copy / KEYWORD_SETS_NAME).write_text(text)
+    with pytest.raises(ModelFileError, match=re.escape(detail)):
+        load_model(copy)
+
+
+def test_context_must_be_a_bool(tiny_model_dir):
+    with pytest.raises(TypeError, match="context='false' is invalid"):
+        load_model(tiny_model_dir).generate("cat", n=1, seed=0, context="false")
+
+
+def test_unseen_combination_gets_a_note(tiny_model_dir, tmp_path):
+    copy = tmp_path / "model"
+    shutil.copytree(tiny_model_dir, copy)
+    (copy / KEYWORD_SETS_NAME).write_text('{"format": 1, "sets": [[0], [1]], "counts": [3, 2]}')
+    result = subprocess.run([sys.executable, "-m", "designgan", "generate", "cat", "heart", "-n", "2",
+                             "--model", str(copy), "--out", str(tmp_path / "grid.png")],
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert "no training design has all of cat, heart" in result.stderr

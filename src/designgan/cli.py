@@ -291,6 +291,9 @@ def generate(
         typer.echo("note: this model is unconditional; keywords are ignored.", err=True)
     else:
         typer.echo(f"keywords: {', '.join(resolution.known)}")
+        if context and not design_model.context_covers(resolution.known):
+            typer.echo(f"note: no training design has all of {', '.join(resolution.known)}; each idea adds the "
+                       "keywords of a design that has most of them.", err=True)
 
     if out is None and out_dir is None:
         out = Path("ideas.png")

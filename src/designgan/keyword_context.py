@@ -75,6 +75,11 @@ class KeywordSets:
         choice = candidates[np.random.default_rng(seed).choice(len(candidates), p=weights)]
         return np.maximum(self.multi_hot[choice], requested).astype(np.float32)
 
+    def covers(self, requested: np.ndarray) -> bool:
+        """Return whether some real set contains every requested keyword (multi-hot (K,))."""
+        requested = (np.asarray(requested) > 0).astype(np.int64)
+        return bool(len(self.multi_hot)) and int((self.multi_hot.astype(np.int64) @ requested).max()) == int(requested.sum())
+
     def to_json(self) -> dict:
         return {"format": KEYWORD_SETS_FORMAT,
                 "sets": [np.flatnonzero(row).tolist() for row in self.multi_hot],
@@ -94,20 +99,40 @@ def read_keyword_sets(folder: str | Path, num_keywords: int) -> KeywordSets | No
         return None
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-        if data.get("format") != KEYWORD_SETS_FORMAT:
-            raise ValueError(f"format {data.get('format')!r}, expected {KEYWORD_SETS_FORMAT}")
-        sets, counts = data["sets"], data["counts"]
-        if len(sets) != len(counts):
-            raise ValueError(f"{len(sets)} sets but {len(counts)} counts")
-        multi_hot = np.zeros((len(sets), num_keywords), np.uint8)
-        for row, indices in enumerate(sets):
-            if not indices or min(indices) < 0 or max(indices) >= num_keywords:
-                raise ValueError(f"set {row} is {indices!r}; indices must lie in 0..{num_keywords - 1}")
-            multi_hot[row, indices] = 1
-        counts_array = np.asarray(counts, dtype=np.int64)
-        if len(counts_array) and counts_array.min() < 1:
-            raise ValueError("every count must be at least 1")
-    except (UnicodeDecodeError, json.JSONDecodeError, AttributeError, KeyError, TypeError, ValueError) as error:
+        multi_hot, counts_array = _parse_sets(data, num_keywords)
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, ValueError) as error:
         raise KeywordSetsError(f"{path} is damaged ({error}); export the model again, "
                                f"or delete the file to generate without keyword context.") from error
     return KeywordSets(multi_hot, counts_array)
+
+
+def _parse_sets(data: object, num_keywords: int) -> tuple[np.ndarray, np.ndarray]:
+    """Check the JSON of keyword_sets.json and return (multi_hot (S, K) uint8, counts (S,))."""
+    if not isinstance(data, dict):
+        raise ValueError(f"expected a JSON object, found {type(data).__name__}")
+    if data.get("format") != KEYWORD_SETS_FORMAT:
+        raise ValueError(f"format is {data.get('format')!r}, expected {KEYWORD_SETS_FORMAT}")
+    for key in ("sets", "counts"):
+        if key not in data:
+            raise ValueError(f'"{key}" is missing')
+        if not isinstance(data[key], list):
+            raise ValueError(f'"{key}" must be a list, found {type(data[key]).__name__}')
+    sets, counts = data["sets"], data["counts"]
+    if len(sets) != len(counts):
+        raise ValueError(f"{len(sets)} sets but {len(counts)} counts")
+
+    def is_whole(value: object) -> bool:
+        return isinstance(value, int) and not isinstance(value, bool)
+
+    multi_hot = np.zeros((len(sets), num_keywords), np.uint8)
+    for row, indices in enumerate(sets):
+        valid = (isinstance(indices, list) and indices and all(is_whole(i) for i in indices)
+                 and min(indices) >= 0 and max(indices) < num_keywords)
+        if not valid:
+            raise ValueError(f"set {row} is {indices!r}; a set is a non-empty list of keyword indices "
+                             f"in 0..{num_keywords - 1}")
+        multi_hot[row, indices] = 1
+    for row, count in enumerate(counts):
+        if not is_whole(count) or not 1 <= count <= 2**62:
+            raise ValueError(f"count {row} is {count!r}; every count is a whole number of designs, at least 1")
+    return multi_hot, np.asarray(counts, dtype=np.int64)

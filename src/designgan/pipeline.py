@@ -211,6 +211,8 @@ class DesignModel:
             raise ValueError(f"n={n} is out of range; ask for 1..{MAX_IDEAS} ideas.")
         _check_seed(seed)
         _check_truncation(truncation)
+        if not isinstance(context, bool):
+            raise TypeError(f"context={context!r} is invalid; pass True or False.")
         resolution = self.resolve_keywords(keywords)
         if self.vocabulary is not None and not resolution.known:
             requested_text = ", ".join(repr(k) for k in resolution.requested) or "nothing"
@@ -233,6 +235,12 @@ class DesignModel:
         ideas = [Idea(image, self.recipe(known, s, truncation, requested=resolution.known))
                  for image, known, s in zip(images, idea_keywords, seeds)]
         return ideas, resolution
+
+    def context_covers(self, known: Sequence[str]) -> bool:
+        """Return whether a training design carries all of `known`; True without keyword sets."""
+        if self.files.keyword_sets is None or self.vocabulary is None or not known:
+            return True
+        return self.files.keyword_sets.covers(self.vocabulary.encode(list(known)))
 
     def idea_keywords(self, known: Sequence[str], seed: int, context: bool = True) -> list[str]:
         """Return the keywords one idea is drawn with: `known`, completed to a real

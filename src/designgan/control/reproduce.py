@@ -162,9 +162,18 @@ def _reproduce_generate(model: DesignModel, recipe: dict[str, Any], idea: IdeaSp
         conditions = model.keyword_vector(list(idea.keywords))
     else:
         if not isinstance(idea_keywords, list) or len(idea_keywords) != count:
-            raise RecipeError(f"recipe field parameters.idea_keywords must list {count} keyword lists, one per idea.")
-        sets = [_idea_spec(model, {**recipe, "keywords": keywords}, f"parameters.idea_keywords[{i}].").keywords
-                for i, keywords in enumerate(idea_keywords)]
+            found = f"{len(idea_keywords)} entries" if isinstance(idea_keywords, list) else repr(idea_keywords)
+            raise RecipeError(f"recipe field parameters.idea_keywords must list {count} keyword lists, one per "
+                              f"idea; found {found}.")
+        for i, keywords in enumerate(idea_keywords):
+            field = f"parameters.idea_keywords[{i}]"
+            if not isinstance(keywords, list) or not all(isinstance(k, str) for k in keywords):
+                raise RecipeError(f"recipe field {field} is {keywords!r}; it must be a list of keyword strings.")
+            unknown = [k for k in keywords if model.vocabulary is not None and k not in model.vocabulary]
+            if unknown:
+                raise RecipeError(f"recipe field {field} names {unknown[0]!r}, which model {model.path} does not "
+                                  "know; pass the model that made it with --model.")
+        sets = idea_keywords
         conditions = None if model.vocabulary is None else torch.cat([model.keyword_vector(list(k)) for k in sets])
     frames = model.render(z, conditions)
     if "operation" not in recipe:
