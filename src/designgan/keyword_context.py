@@ -5,7 +5,7 @@ designs carry 5.4 keywords on average ("cat", "face", "animal-mammal", ...). A u
 query is usually one or two of them. Conditioning on the query alone gives the
 generator an input it never trained on: the keyword embedding is the mean of the
 keywords' vectors, so one keyword is a point far from every training mean, and the
-built-in model answered it with one design whatever the noise.
+built-in model drew one design for it whatever the noise.
 
 Completion picks, for each idea, the keyword set of a real design that shares the most
 keywords with the query (weighted by how many designs have that set) and adds the query
