@@ -1,12 +1,12 @@
 """Compare BCE, WGAN-GP and hinge, each with and without DiffAugment and EMA, at equal
 training time, and evaluate every model with `designgan evaluate`'s metrics.
 
-    python benchmarks/compare_recipes.py --minutes 6 --samples 1000 --out docs/comparison
+    python benchmarks/compare_recipes.py --minutes 5 --samples 1000 --out docs/comparison
 
 Six trainers (three losses, DiffAugment on and off) live in one process and take turns
-of about `--turn-seconds` each; a trainer stops once its own summed step time reaches
+of about `--turn-seconds` each. A trainer stops once its own summed step time reaches
 the budget. Taking turns exposes all six to the same background load of a shared
-machine; run one after the other, the comparison would measure the load instead of the
+machine. Run one after the other, the comparison would measure the load instead of the
 recipes. EMA does not change training, only which weights draw the samples, so each run
 is evaluated twice: with its EMA generator and with its raw generator. That gives the
 twelve cells of loss x DiffAugment x EMA from six runs of equal time.

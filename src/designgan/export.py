@@ -3,7 +3,7 @@
 config.json contains the format version, the architecture (ModelConfig), the keyword
 vocabulary with counts, the dataset's synonyms and the training recipe.
 model.safetensors contains the EMA generator's weights and batch-norm statistics.
-keyword_sets.json holds the distinct keyword sets of the training designs, which
+keyword_sets.json contains the distinct keyword sets of the training designs, which
 generation uses to complete a user's keywords (see `designgan.keyword_context`).
 keyword_embeddings.safetensors, written when the designgan[text] extra is installed,
 caches the sentence embeddings of the keywords (see `designgan.text_embedding`).

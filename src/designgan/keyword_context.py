@@ -2,10 +2,10 @@
 
 A conditional generator learns from the keyword sets of real designs, and OpenMoji's
 designs carry 5.4 keywords on average ("cat", "face", "animal-mammal", ...). A user's
-query is usually one or two of them. Conditioning on the query alone gives the
-generator an input it never trained on: the keyword embedding is the mean of the
-keywords' vectors, so one keyword is a point far from every training mean, and the
-built-in model drew one design for it whatever the noise.
+query is usually one or two of them. The keyword embedding is the mean of the
+keywords' vectors, so one keyword alone is a point far from every training mean. The
+generator never trained on such an input, and the built-in model drew one design for
+it whatever the noise.
 
 Completion picks, for each idea, the keyword set of a real design that shares the most
 keywords with the query (weighted by how many designs have that set) and adds the query
@@ -66,7 +66,7 @@ class KeywordSets:
         keyword, the query is returned unchanged.
         """
         requested = (np.asarray(requested) > 0).astype(np.uint8)
-        overlap = self.multi_hot.astype(np.int64) @ requested  # (S,) requested keywords each set has
+        overlap = self._overlap(requested)
         best = int(overlap.max()) if len(overlap) else 0
         if best == 0:
             return requested.astype(np.float32)
@@ -77,8 +77,14 @@ class KeywordSets:
 
     def covers(self, requested: np.ndarray) -> bool:
         """Return whether some real set contains every requested keyword (multi-hot (K,))."""
-        requested = (np.asarray(requested) > 0).astype(np.int64)
-        return bool(len(self.multi_hot)) and int((self.multi_hot.astype(np.int64) @ requested).max()) == int(requested.sum())
+        overlap = self._overlap(requested)
+        return bool(len(overlap)) and int(overlap.max()) == int((np.asarray(requested) > 0).sum())
+
+    def _overlap(self, requested: np.ndarray) -> np.ndarray:
+        """Count the requested keywords (multi-hot (K,)) that each set has: (S,) int64.
+        Only the requested columns are read, because generation calls this once per idea."""
+        columns = np.flatnonzero(np.asarray(requested) > 0)
+        return self.multi_hot[:, columns].sum(axis=1, dtype=np.int64)
 
     def to_json(self) -> dict:
         return {"format": KEYWORD_SETS_FORMAT,

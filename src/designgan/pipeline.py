@@ -203,8 +203,8 @@ class DesignModel:
         """Draw `n` ideas; idea i uses seed + i and carries its recipe.
 
         context: complete the known keywords of each idea to the keyword set of a real
-            training design drawn from the idea's seed (`designgan.keyword_context`);
-            the recipe's "keywords" then lists the whole set the idea was drawn with.
+            training design drawn from the idea's seed (`designgan.keyword_context`).
+            The recipe's "keywords" then lists the whole set the idea was drawn with.
             Models exported without keyword_sets.json generate from the keywords alone.
         """
         if not 1 <= n <= MAX_IDEAS:
@@ -259,8 +259,8 @@ class DesignModel:
 
     def recipe(self, known: Sequence[str], seed: int, truncation: float,
                requested: Sequence[str] | None = None) -> dict[str, Any]:
-        """The fields that reproduce an idea; `requested` are the user's known keywords
-        when keyword context added others to `known`."""
+        """Return the fields that reproduce an idea. `requested` are the user's known
+        keywords, stored when keyword context added others to `known`."""
         recipe = {
             "designgan_recipe": 1,
             "model": str(self.path),

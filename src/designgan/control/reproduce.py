@@ -133,20 +133,25 @@ def reproduce(model: DesignModel, recipe: dict[str, Any], classifier: nn.Module 
 
 def _idea_spec(model: DesignModel, fields: dict[str, Any], prefix: str) -> IdeaSpec:
     """Read keywords, seed and truncation from a recipe, naming the field that is wrong."""
-    keywords = fields["keywords"]
-    if not isinstance(keywords, list) or not all(isinstance(k, str) for k in keywords):
-        raise RecipeError(f"recipe field {prefix}keywords is {keywords!r}; it must be a list of keyword strings.")
-    if model.vocabulary is not None:
-        unknown = [k for k in keywords if k not in model.vocabulary]
-        if unknown:
-            raise RecipeError(f"recipe field {prefix}keywords names {unknown[0]!r}, which model {model.path} does not "
-                              "know; pass the model that made it with --model.")
+    keywords = _keyword_list(model, fields["keywords"], f"{prefix}keywords")
     seed, truncation = fields["seed"], fields["truncation"]
     if not isinstance(seed, int) or isinstance(seed, bool):
         raise RecipeError(f"recipe field {prefix}seed is {seed!r}; it must be a whole number.")
     if not isinstance(truncation, (int, float)) or isinstance(truncation, bool) or not 0.0 <= truncation <= 1.0:
         raise RecipeError(f"recipe field {prefix}truncation is {truncation!r}; it must be a number in 0..1.")
     return IdeaSpec(tuple(keywords), seed, float(truncation))
+
+
+def _keyword_list(model: DesignModel, keywords: Any, field: str) -> list[str]:
+    """Return a recipe's keyword list after checking that `model` knows each keyword."""
+    if not isinstance(keywords, list) or not all(isinstance(k, str) for k in keywords):
+        raise RecipeError(f"recipe field {field} is {keywords!r}; it must be a list of keyword strings.")
+    if model.vocabulary is not None:
+        unknown = [k for k in keywords if k not in model.vocabulary]
+        if unknown:
+            raise RecipeError(f"recipe field {field} names {unknown[0]!r}, which model {model.path} does not "
+                              "know; pass the model that made it with --model.")
+    return keywords
 
 
 def _reproduce_generate(model: DesignModel, recipe: dict[str, Any], idea: IdeaSpec) -> Reproduction:
@@ -165,16 +170,9 @@ def _reproduce_generate(model: DesignModel, recipe: dict[str, Any], idea: IdeaSp
             found = f"{len(idea_keywords)} entries" if isinstance(idea_keywords, list) else repr(idea_keywords)
             raise RecipeError(f"recipe field parameters.idea_keywords must list {count} keyword lists, one per "
                               f"idea; found {found}.")
-        for i, keywords in enumerate(idea_keywords):
-            field = f"parameters.idea_keywords[{i}]"
-            if not isinstance(keywords, list) or not all(isinstance(k, str) for k in keywords):
-                raise RecipeError(f"recipe field {field} is {keywords!r}; it must be a list of keyword strings.")
-            unknown = [k for k in keywords if model.vocabulary is not None and k not in model.vocabulary]
-            if unknown:
-                raise RecipeError(f"recipe field {field} names {unknown[0]!r}, which model {model.path} does not "
-                                  "know; pass the model that made it with --model.")
-        sets = idea_keywords
-        conditions = None if model.vocabulary is None else torch.cat([model.keyword_vector(list(k)) for k in sets])
+        sets = [_keyword_list(model, keywords, f"parameters.idea_keywords[{i}]")
+                for i, keywords in enumerate(idea_keywords)]
+        conditions = None if model.vocabulary is None else torch.cat([model.keyword_vector(k) for k in sets])
     frames = model.render(z, conditions)
     if "operation" not in recipe:
         return Reproduction(frames[0], recipe)
