@@ -108,6 +108,30 @@ def test_train_cli_resume_extends(tmp_path):
     assert "trained 4 steps" in result.output
 
 
+def test_train_cli_resume_changes_sampling_and_mode_seeking(tmp_path):
+    data = make_keyword_dataset().save(tmp_path / "data.safetensors")
+    run_dir = tmp_path / "run"
+    common = ["--width", "8", "--latent-dim", "16", "--batch-size", "8", "-q"]
+    run("train", "--data", str(data), "--run-dir", str(run_dir), "--steps", "2", *common)
+    result = run("train", "--resume", str(run_dir), "--steps", "4", "--sampling", "base-design",
+                 "--mode-seeking", "0.5", "-q")
+    assert result.exit_code == 0, result.output
+    train = json.loads((run_dir / "config.json").read_text())["train"]
+    assert (train["sampling"], train["mode_seeking"], train["steps"]) == ("base-design", 0.5, 4)
+
+
+@pytest.mark.parametrize(("option", "value", "message"), [
+    ("--sampling", "rare", "--sampling 'rare' is invalid; use one of uniform, base-design"),
+    ("--mode-seeking", "-2", "--mode-seeking -2.0 is out of range"),
+])
+def test_train_cli_rejects_bad_sampling_options(tmp_path, option, value, message):
+    data = make_keyword_dataset().save(tmp_path / "data.safetensors")
+    result = run("train", "--data", str(data), "--run-dir", str(tmp_path / "run"), option, value, "-q")
+    assert result.exit_code == 2
+    assert message in result.stderr
+    assert not (tmp_path / "run" / "checkpoint.pt").exists()
+
+
 def test_train_cli_rejects_bad_loss(tmp_path):
     result = run("train", "--loss", "mse", "--run-dir", str(tmp_path / "run"))
     assert result.exit_code == 2

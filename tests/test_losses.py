@@ -14,6 +14,7 @@ from designgan.losses import (
     gradient_penalty,
     hinge_discriminator_loss,
     hinge_generator_loss,
+    mode_seeking_loss,
     wasserstein_critic_loss,
     wasserstein_generator_loss,
 )
@@ -202,3 +203,31 @@ def test_gradient_penalty_no_grad_to_images():
     gradient_penalty(_linear_critic(weight), real, fake).backward()
     assert real.grad is None
     assert fake.grad is None
+
+
+# ------------------------------------------------------------------------------------
+# Mode-seeking term
+
+
+def test_mode_seeking_formula():
+    images_a, images_b = torch.zeros(2, 3, 4, 4), torch.full((2, 3, 4, 4), 0.5)
+    z_a, z_b = torch.zeros(2, 8), torch.full((2, 8), 2.0)
+    # image distance 0.5, noise distance 2.0: 1 / (0.25 + 1e-5)
+    assert mode_seeking_loss(images_a, images_b, z_a, z_b).item() == pytest.approx(1 / (0.25 + 1e-5))
+
+
+def test_mode_seeking_penalises_identical_images():
+    z_a, z_b = torch.zeros(2, 8), torch.ones(2, 8)
+    same = mode_seeking_loss(torch.ones(2, 3, 4, 4), torch.ones(2, 3, 4, 4), z_a, z_b)
+    apart = mode_seeking_loss(torch.ones(2, 3, 4, 4), -torch.ones(2, 3, 4, 4), z_a, z_b)
+    assert same.item() == pytest.approx(1e5)
+    assert apart.item() < same.item()
+
+
+def test_mode_seeking_gradient_pushes_images_apart():
+    images_a = torch.zeros(2, 3, 4, 4)
+    images_b = torch.full((2, 3, 4, 4), 0.1, requires_grad=True)
+    loss = mode_seeking_loss(images_a, images_b, torch.zeros(2, 8), torch.ones(2, 8))
+    loss.backward()
+    # Minimising the term must raise images_b away from images_a (all zeros).
+    assert (images_b.grad < 0).all()

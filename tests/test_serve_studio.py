@@ -153,6 +153,22 @@ def test_studio_keyboard_autocomplete(page, base_url):
     expect(page.locator("#ideas .idea img")).to_have_count(8)
 
 
+def test_studio_keyword_context_switch(page, base_url):
+    open_studio(page, base_url)
+    assert page.locator("#context").is_checked()
+    page.locator("#context").uncheck()
+    page.locator("#keywords").fill("smiling, cat")
+    page.locator("#count").fill(str(IDEAS))
+    page.locator("#seed").fill("7")
+    with page.expect_request(lambda request: request.url.endswith("/v1/generate")) as sent:
+        page.locator("#generate").click()
+    expect(page.locator("#ideas .idea img")).to_have_count(IDEAS)
+    assert json.loads(sent.value.post_data)["context"] is False
+    # Without context every idea keeps exactly the typed keywords.
+    for alt in page.locator("#ideas .idea img").evaluate_all("images => images.map(image => image.alt)"):
+        assert alt.startswith("Generated design for smiling, cat, seed"), alt
+
+
 def test_studio_shows_unknown_words(page, base_url):
     generate(page, base_url, keywords="cats, zzzq")
     notes = page.locator("#keyword-notes li").all_inner_texts()

@@ -492,3 +492,123 @@ def test_joint_critic_pass_same_weights(tiny_dataset, tiny_model_config, tiny_tr
 def test_invalid_precision_named(tiny_train_config):
     with pytest.raises(ConfigError, match="--precision 'fp16'"):
         tiny_train_config(precision="fp16").validate()
+
+
+# ------------------------------------------------------------------------------------
+# Mode-seeking term
+
+
+def test_mode_seeking_pairs_share_keywords(tiny_dataset, tiny_model_config, tiny_train_config, tmp_path):
+    trainer = Trainer(tiny_dataset(), tiny_model_config(), tiny_train_config(mode_seeking=1.0), tmp_path / "run",
+                      progress=False)
+    keywords = torch.eye(4).repeat(2, 1)[torch.randperm(8)]  # (8, 4), rows differ
+    paired = trainer._pair_keywords(keywords)
+    assert torch.equal(paired[4:], keywords[:4])
+    assert torch.equal(paired[:4], keywords[:4])
+
+    # The critic's fakes of the step are drawn for the paired keywords and kept for the generator.
+    trainer._critic_update(keep_fakes=True)
+    _, fake_keywords, _ = trainer._fakes
+    assert torch.equal(fake_keywords[4:], fake_keywords[:4])
+
+
+def test_mode_seeking_off_keeps_keywords(tiny_dataset, tiny_model_config, tiny_train_config, tmp_path):
+    trainer = Trainer(tiny_dataset(), tiny_model_config(), tiny_train_config(), tmp_path / "run", progress=False)
+    keywords = torch.eye(4).repeat(2, 1)
+    assert torch.equal(trainer._pair_keywords(keywords), keywords)
+
+
+@pytest.mark.parametrize("reuse_fakes", [True, False])
+def test_mode_seeking_logged(tiny_dataset, tiny_model_config, tiny_train_config, tmp_path, reuse_fakes):
+    config = tiny_train_config(mode_seeking=1.0, reuse_fakes=reuse_fakes, steps=5, log_every=1,
+                               sample_every=NO_INTERMEDIATE_SAMPLES)
+    _, result = _train(tiny_dataset(), tiny_model_config(), config, tmp_path / "run")
+    lines = [json.loads(line) for line in (result.run_dir / "metrics.jsonl").read_text().splitlines()]
+    values = [line["loss/mode_seeking"] for line in lines if "loss/mode_seeking" in line]
+    assert len(values) == 5
+    assert all(math.isfinite(value) and value > 0 for value in values)
+
+
+def test_mode_seeking_changes_training(tiny_dataset, tiny_model_config, tiny_train_config, tmp_path):
+    base = tiny_train_config(steps=3, sample_every=NO_INTERMEDIATE_SAMPLES)
+    plain, _ = _train(tiny_dataset(), tiny_model_config(), base, tmp_path / "plain")
+    seeking, _ = _train(tiny_dataset(), tiny_model_config(), base.__class__(**{**base.__dict__, "mode_seeking": 1.0}),
+                        tmp_path / "seeking")
+    weights = plain.generator.state_dict(), seeking.generator.state_dict()
+    assert any(not torch.equal(weights[0][name], weights[1][name]) for name in weights[0])
+
+
+def test_resume_with_mode_seeking_matches_straight_run(tiny_dataset, tiny_model_config, tiny_train_config, tmp_path):
+    dataset, model_config = tiny_dataset(), tiny_model_config()
+    train_config = tiny_train_config(mode_seeking=0.5, sample_every=NO_INTERMEDIATE_SAMPLES)
+    straight, _ = _train(dataset, model_config, train_config, tmp_path / "straight")
+    resumed = _split_run(dataset, model_config, train_config, tmp_path / "split")
+    assert resumed.train_config.mode_seeking == 0.5
+    _assert_same_weights(resumed.generator.state_dict(), straight.generator.state_dict())
+
+
+def test_resume_sets_mode_seeking(hinge_run, tiny_dataset):
+    _, result = hinge_run
+    resumed = Trainer.resume(result.run_dir, tiny_dataset(), steps=30, progress=False, mode_seeking=2.0)
+    assert resumed.train_config.mode_seeking == 2.0
+    assert Trainer.resume(result.run_dir, tiny_dataset(), progress=False).train_config.mode_seeking == 0.0
+
+
+def test_mode_seeking_out_of_range_named(tiny_train_config):
+    with pytest.raises(ConfigError, match="--mode-seeking -1"):
+        tiny_train_config(mode_seeking=-1.0).validate()
+
+
+# ------------------------------------------------------------------------------------
+# Sampling balanced over base designs
+
+
+def _variant_dataset(tiny_dataset):
+    """16 designs: 12 skin-tone variants of two base designs (6 each) and 4 single designs."""
+    dataset = tiny_dataset()
+    tones = ["1F3FB", "1F3FC", "1F3FD", "1F3FE", "1F3FF", ""]
+    ids = [f"1F44B-{tone}".rstrip("-") for tone in tones] + [f"1F64B-{tone}".rstrip("-") for tone in tones]
+    dataset.source_ids = ids + ["1F431", "1F355", "2615", "1F3C1"]
+    return dataset
+
+
+def test_base_design_sampling_favours_single_designs(tiny_dataset, tiny_model_config, tiny_train_config, tmp_path):
+    config = tiny_train_config(sampling="base-design")
+    trainer = Trainer(_variant_dataset(tiny_dataset), tiny_model_config(), config, tmp_path / "run", progress=False)
+    counts = torch.zeros(16)
+    for _ in range(500):
+        counts += torch.bincount(trainer._draw_weighted(), minlength=16)
+    # Six base designs share the draws equally: each variant gets 1/36 of them, each single design 1/6.
+    shares = counts / counts.sum()
+    assert shares[12:].mean().item() == pytest.approx(1 / 6, rel=0.1)
+    assert shares[:12].sum().item() == pytest.approx(2 / 6, rel=0.1)
+
+
+def test_base_design_sampling_batches(tiny_dataset, tiny_model_config, tiny_train_config, tmp_path):
+    config = tiny_train_config(sampling="base-design")
+    trainer = Trainer(_variant_dataset(tiny_dataset), tiny_model_config(), config, tmp_path / "run", progress=False)
+    images, keywords = trainer._next_batch()
+    assert images.shape == (8, 3, 32, 32)
+    assert keywords.shape == (8, 4)
+
+
+def test_resume_with_base_design_sampling_matches_straight_run(tiny_dataset, tiny_model_config, tiny_train_config,
+                                                                tmp_path):
+    dataset, model_config = _variant_dataset(tiny_dataset), tiny_model_config()
+    train_config = tiny_train_config(sampling="base-design", sample_every=NO_INTERMEDIATE_SAMPLES)
+    straight, _ = _train(dataset, model_config, train_config, tmp_path / "straight")
+    resumed = _split_run(dataset, model_config, train_config, tmp_path / "split")
+    assert resumed.train_config.sampling == "base-design"
+    _assert_same_weights(resumed.generator.state_dict(), straight.generator.state_dict())
+
+
+def test_resume_sets_sampling(hinge_run, tiny_dataset):
+    _, result = hinge_run
+    resumed = Trainer.resume(result.run_dir, tiny_dataset(), steps=30, progress=False, sampling="base-design")
+    assert resumed.train_config.sampling == "base-design"
+    assert resumed.sample_weights is not None
+
+
+def test_invalid_sampling_named(tiny_train_config):
+    with pytest.raises(ConfigError, match="--sampling 'rare'"):
+        tiny_train_config(sampling="rare").validate()

@@ -137,7 +137,7 @@ def load_dataset(data: str, resolution: int, min_count: int, quiet: bool):
 def train(
     data: str = typer.Option(OPENMOJI, help='Training data: "openmoji" (the built-in set, rendered on first use) or a dataset file from `designgan data`.'),
     run_dir: Optional[Path] = typer.Option(None, help="Run folder for config, samples, metrics, checkpoints and the exported model. Default: runs/<date-time>."),
-    resume: Optional[Path] = typer.Option(None, help="Continue the run in this folder from its last checkpoint (other options except --steps and --max-minutes are taken from the run)."),
+    resume: Optional[Path] = typer.Option(None, help="Continue the run in this folder from its last checkpoint (other options except --steps, --max-minutes, --sampling and --mode-seeking are taken from the run)."),
     loss: str = typer.Option("bce", help=f"GAN objective: {', '.join(LOSS_NAMES)}."),
     steps: Optional[int] = typer.Option(None, help="Total generator updates. Default: 10000 (with --resume: the run's own total)."),
     max_minutes: Optional[float] = typer.Option(None, help="Stop after this many minutes of wall-clock time, then save and export; 0 = no limit. Default: 0 (with --resume: the run's own limit, counted from the restart)."),
@@ -155,6 +155,8 @@ def train(
     gp_weight: float = typer.Option(10.0, help="Weight lambda of the WGAN-GP gradient penalty."),
     diffaugment: str = typer.Option("color,translation,cutout", help='DiffAugment policy applied to real and fake images before the critic; "" turns it off.'),
     ema_decay: float = typer.Option(0.995, help="Per-step decay of the generator's exponential moving average (used for samples and export)."),
+    sampling: Optional[str] = typer.Option(None, help="How batches draw designs: uniform, or base-design (each design's variants, such as its skin tones, share one draw, so rare subjects come up more often). Default: uniform (with --resume: the run's own mode)."),
+    mode_seeking: Optional[float] = typer.Option(None, help="Weight of the mode-seeking term (Mao et al. 2019), which makes two noise vectors with the same keywords give different designs; 0 = off. Default: 0 (with --resume: the run's own weight)."),
     unconditional: bool = typer.Option(False, "--unconditional", help="Ignore keywords and train an unconditional GAN."),
     sample_keywords: List[str] = typer.Option([], help="Keyword set for one row of the sample grids; repeat for more rows. Default: sets of real designs."),
     seed: int = typer.Option(0, help="Random seed for weights, batches, noise and augmentation."),
@@ -190,7 +192,8 @@ def train(
             dataset = main_process_first(context, lambda: load_dataset(
                 source, render.get("resolution_px", 64), render.get("min_count", 10), quiet))
             trainer = Trainer.resume(resume, dataset, steps=steps, progress=not quiet, max_minutes=max_minutes,
-                                     distributed=context)
+                                     distributed=context, mode_seeking=mode_seeking,
+                                     sampling=sampling)
             if trainer.step >= trainer.train_config.steps:
                 fail(f"the run in {resume} is already at step {trainer.step}, not below --steps "
                      f"{trainer.train_config.steps}; pass a larger --steps to train further.", 2)
@@ -204,7 +207,7 @@ def train(
             train_config = TrainConfig(
                 loss=loss, batch_size=batch_size, steps=steps if steps is not None else 10_000,
                 max_minutes=max_minutes or 0.0, gp_weight=gp_weight, diffaugment=diffaugment, ema_decay=ema_decay,
-                conditional=not unconditional, seed=seed, sample_keywords=tuple(sample_keywords),
+                sampling=sampling or "uniform", mode_seeking=mode_seeking or 0.0, conditional=not unconditional, seed=seed, sample_keywords=tuple(sample_keywords),
                 sample_every=sample_every, checkpoint_every=checkpoint_every, log_every=log_every,
                 threads=threads, tensorboard=tensorboard, channels_last=channels_last,
                 reuse_fakes=reuse_fakes, device=device, adam_implementation=adam_implementation, compile=compile,

@@ -15,6 +15,7 @@ CriticNorm = Literal["spectral", "batch", "none"]
 DeviceName = Literal["auto", "cpu", "cuda"]
 AdamImplementation = Literal["for-loop", "foreach", "fused"]
 Precision = Literal["fp32", "bf16"]
+SamplingMode = Literal["uniform", "base-design"]
 
 LOSS_NAMES: tuple[str, ...] = ("bce", "wgan-gp", "hinge")
 CRITIC_NORMS: tuple[str, ...] = ("spectral", "batch", "none")
@@ -22,6 +23,7 @@ RESOLUTIONS_PX: tuple[int, ...] = (32, 64, 128)
 DEVICE_NAMES: tuple[str, ...] = ("auto", "cpu", "cuda")
 ADAM_IMPLEMENTATIONS: tuple[str, ...] = ("for-loop", "foreach", "fused")
 PRECISIONS: tuple[str, ...] = ("fp32", "bf16")
+SAMPLING_MODES: tuple[str, ...] = ("uniform", "base-design")
 
 
 class ConfigError(ValueError):
@@ -83,6 +85,8 @@ class TrainConfig:
     diffaugment: str = "color,translation,cutout"  # DiffAugment policy; "" turns it off
     ema_decay: float = 0.995  # per-step decay of the generator's moving average (half-life ~140 steps)
     ema_start_step: int = 0  # copy the raw weights into the EMA until this step
+    sampling: SamplingMode = "uniform"  # uniform, or base-design: every design's variants (skin tones) share one draw
+    mode_seeking: float = 0.0  # weight of the mode-seeking term against collapse within a keyword set; 0 = off
     conditional: bool = True  # condition on keywords; False trains an unconditional model
     seed: int = 0
     sample_keywords: tuple[str, ...] = ()  # keyword sets, one per sample-grid row; () = sets of real designs
@@ -128,6 +132,10 @@ class TrainConfig:
             raise ConfigError(f"--max-minutes {self.max_minutes} must be 0 (no limit) or more.")
         if self.lr_generator <= 0 or self.lr_critic <= 0:
             raise ConfigError(f"--lr-generator {self.lr_generator} and --lr-critic {self.lr_critic} must both be positive.")
+        if self.sampling not in SAMPLING_MODES:
+            raise ConfigError(f"--sampling {self.sampling!r} is invalid; use one of {', '.join(SAMPLING_MODES)}.")
+        if not 0.0 <= self.mode_seeking <= 100.0:
+            raise ConfigError(f"--mode-seeking {self.mode_seeking} is out of range; use 0 (off) to 100.")
         if self.gp_weight < 0:
             raise ConfigError(f"--gp-weight {self.gp_weight} must be 0 or more.")
         return self

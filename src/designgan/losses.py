@@ -84,6 +84,22 @@ def hinge_generator_loss(fake_logits: torch.Tensor) -> torch.Tensor:
     return -fake_logits.mean()
 
 
+def mode_seeking_loss(images_a: torch.Tensor, images_b: torch.Tensor, z_a: torch.Tensor, z_b: torch.Tensor,
+                      eps: float = 1e-5) -> torch.Tensor:
+    """1 / (mean|G(z_a, c) - G(z_b, c)| / mean|z_a - z_b| + eps), for pairs drawn with the same keywords c.
+
+    The mode-seeking term of Mao et al. 2019: the generator minimises it, so images drawn
+    from two noise vectors must differ in proportion to the distance of the vectors. A
+    conditional generator that ignores its noise (every "cat" the same) makes the ratio
+    small and this term large. Its gradient, -1/ratio^2, fades once the images differ.
+    Images are (P, C, H, W) in [-1, 1], noise vectors (P, latent); the means run over all
+    pairs and elements, so one pair's tiny distance cannot blow the term up on its own.
+    """
+    image_distance = (images_a.float() - images_b.float()).abs().mean()
+    noise_distance = (z_a.float() - z_b.float()).abs().mean()
+    return 1.0 / (image_distance / noise_distance + eps)
+
+
 @dataclass(frozen=True)
 class GANLoss:
     """The critic and generator objectives of one recipe."""

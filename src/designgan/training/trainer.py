@@ -19,10 +19,11 @@ from ..augment import DiffAugment
 from ..config import ModelConfig, TrainConfig, from_dict, to_dict
 from ..data.dataset import DesignDataset
 from ..data.keywords import tokenize_keywords
+from ..data.sampling import sampling_weights
 from ..export import export_model
 from ..keyword_context import KeywordSets
 from ..images import uint8_to_float
-from ..losses import gradient_penalty, get_loss
+from ..losses import get_loss, gradient_penalty, mode_seeking_loss
 from ..models import Critic, Generator
 from ..files import atomic_write
 from .checkpoint import CHECKPOINT_NAME, load_checkpoint, save_checkpoint
@@ -100,7 +101,7 @@ class Trainer:
         if train_config.channels_last:
             self.generator.to(memory_format=torch.channels_last)
             self.critic.to(memory_format=torch.channels_last)
-        self._fakes: tuple[torch.Tensor, torch.Tensor | None] | None = None
+        self._fakes: tuple[torch.Tensor, torch.Tensor | None, torch.Tensor] | None = None  # images, keywords, noise
         self.loss = get_loss(train_config.loss)
 
         # The EMA copy is taken before batch norm is synchronised: rank 0 alone samples
@@ -154,6 +155,8 @@ class Trainer:
                            "per rank.", len(dataset), train_config.batch_size, world_size, self.batch_size)
         self.order = torch.randperm(len(dataset), generator=self.data_rng)
         self.cursor = 0
+        weights = sampling_weights(dataset.source_ids, train_config.sampling)
+        self.sample_weights = torch.from_numpy(weights) if weights is not None else None
 
         # Minibatch-std groups must divide the batch.
         self.group_size = math.gcd(model_config.minibatch_std_group, self.batch_size) or 1
@@ -228,13 +231,17 @@ class Trainer:
         Global batches walk a new random permutation each epoch, the same on every rank,
         and each rank takes its own B consecutive rows of the global batch. A batch never
         straddles two epochs, so every epoch has at least one step once the global batch
-        is at most N."""
-        if self.cursor + self.global_batch_size > len(self.order):
-            self.order = torch.randperm(len(self.dataset), generator=self.data_rng)
-            self.cursor = 0
-        start = self.cursor + self.context.rank * self.batch_size
-        index = self.order[start : start + self.batch_size]
-        self.cursor += self.global_batch_size
+        is at most N. Weighted sampling (`sampling` other than uniform) draws each global
+        batch with replacement from the data stream instead."""
+        if self.sample_weights is not None:
+            index = self._local_rows(self._draw_weighted()).cpu()
+        else:
+            if self.cursor + self.global_batch_size > len(self.order):
+                self.order = torch.randperm(len(self.dataset), generator=self.data_rng)
+                self.cursor = 0
+            start = self.cursor + self.context.rank * self.batch_size
+            index = self.order[start : start + self.batch_size]
+            self.cursor += self.global_batch_size
         keywords = self.labels[index].float().to(self.device) if self.model_config.conditional else None
 
         # Sorted indices read a memory-mapped file in order; the batch order is then restored.
@@ -244,6 +251,11 @@ class Trainer:
         rows = rows[torch.argsort(permutation)].to(self.device, non_blocking=True)
         images = uint8_to_float(rows.permute(0, 3, 1, 2))
         return images, keywords
+
+    def _draw_weighted(self) -> torch.Tensor:
+        """Indices (global batch,) drawn with replacement by `sample_weights`."""
+        return torch.multinomial(self.sample_weights, self.global_batch_size, replacement=True,
+                                 generator=self.data_rng)
 
     def _autocast(self) -> torch.autocast:
         """bf16 autocast for the forward passes when `precision` is "bf16"; the losses,
@@ -281,9 +293,11 @@ class Trainer:
         """Run one critic update. With `keep_fakes` the fakes are drawn with gradients and kept
         with their keywords in `self._fakes`, so that the generator update can reuse them."""
         real, keywords = self._next_batch()
+        fake_keywords = self._pair_keywords(keywords) if keep_fakes else keywords
+        z = self._noise()
         with torch.set_grad_enabled(keep_fakes), self._autocast():
-            fake = self.generator_parallel(self._noise(), keywords)
-        self._fakes = (fake, keywords) if keep_fakes else None
+            fake = self.generator_parallel(z, fake_keywords)
+        self._fakes = (fake, fake_keywords, z) if keep_fakes else None
         fake = fake.detach()
         if self.train_config.channels_last:
             real = real.contiguous(memory_format=torch.channels_last)
@@ -299,11 +313,11 @@ class Trainer:
                 # groups divide B, so none straddles the halves): one pass over the 2B images
                 # gives the same scores with larger, more efficient matrix products.
                 both = torch.cat([real_aug, fake_aug])  # (2B, 3, H, W)
-                both_keywords = torch.cat([keywords, keywords]) if keywords is not None else None
+                both_keywords = torch.cat([keywords, fake_keywords]) if keywords is not None else None
                 real_scores, fake_scores = self.critic_parallel(both, both_keywords, self.group_size).chunk(2)
             else:
                 real_scores = self.critic_parallel(real_aug, keywords, self.group_size)
-                fake_scores = self.critic_parallel(fake_aug, keywords, self.group_size)
+                fake_scores = self.critic_parallel(fake_aug, fake_keywords, self.group_size)
         real_scores, fake_scores = real_scores.float(), fake_scores.float()
         loss = self.loss.critic(real_scores, fake_scores)
         reported = [loss, real_scores.mean(), fake_scores.mean()]
@@ -331,13 +345,25 @@ class Trainer:
         self.optimizer_c.step()
         return stats
 
+    def _pair_keywords(self, keywords: torch.Tensor | None) -> torch.Tensor | None:
+        """With the mode-seeking term on, give rows P..2P-1 the keywords of rows 0..P-1
+        (P = B // 2), so that each pair of fakes differs only in its noise; (B, K)."""
+        if keywords is None or self.train_config.mode_seeking == 0 or len(keywords) < 2:
+            return keywords
+        pairs = len(keywords) // 2
+        paired = keywords.clone()
+        paired[pairs : 2 * pairs] = keywords[:pairs]
+        return paired
+
     def _generator_update(self, keywords: torch.Tensor | None) -> dict[str, float]:
         if self._fakes is not None:
-            fake, keywords = self._fakes
+            fake, keywords, z = self._fakes
             self._fakes = None
         else:
+            keywords = self._pair_keywords(keywords)
+            z = self._noise()
             with self._autocast():
-                fake = self.generator_parallel(self._noise(), keywords)
+                fake = self.generator_parallel(z, keywords)
 
         # The critic's weights need no gradients here: freezing them skips their
         # weight-gradient convolutions, about a third of the critic's backward pass.
@@ -349,7 +375,19 @@ class Trainer:
         finally:
             self.critic.requires_grad_(True)
         loss = self.loss.generator(scores)
-        stats = {"loss/generator": self._check_finite("generator", self._mean_over_ranks([loss])[0])}
+        reported = [loss]
+
+        # Unconditional pairs share their (empty) keywords too, so the term applies to them as well.
+        pairs = len(fake) // 2
+        weight = self.train_config.mode_seeking
+        if weight > 0 and pairs > 0:
+            seeking = mode_seeking_loss(fake[:pairs], fake[pairs : 2 * pairs], z[:pairs], z[pairs : 2 * pairs])
+            reported.append(seeking)
+            loss = loss + weight * seeking
+        numbers = self._mean_over_ranks(reported)
+        stats = {"loss/generator": self._check_finite("generator", numbers[0])}
+        if len(numbers) > 1:
+            stats["loss/mode_seeking"] = self._check_finite("mode-seeking", numbers[1])
 
         self.optimizer_g.zero_grad(set_to_none=True)
         loss.backward()
@@ -367,7 +405,10 @@ class Trainer:
         # Without reuse, the generator draws for keyword sets sampled from the data, like the critic's.
         keywords = None
         if self.model_config.conditional and self._fakes is None:
-            drawn = torch.randint(len(self.dataset), (self.global_batch_size,), generator=self.data_rng)
+            if self.sample_weights is not None:
+                drawn = self._draw_weighted()
+            else:
+                drawn = torch.randint(len(self.dataset), (self.global_batch_size,), generator=self.data_rng)
             keywords = self._local_rows(self.labels[drawn].float())
         stats.update(self._generator_update(keywords))
 
@@ -537,10 +578,12 @@ class Trainer:
     @classmethod
     def resume(cls, run_dir: str | Path, dataset: DesignDataset, steps: int | None = None,
                progress: bool = True, max_minutes: float | None = None,
-               distributed: DistributedContext | None = None) -> "Trainer":
-        """Rebuild a trainer from a run folder's checkpoint; `steps` may raise the total and
-        `max_minutes` sets a new wall-clock limit for this session of training. Every rank
-        of a data-parallel run loads the same checkpoint."""
+               distributed: DistributedContext | None = None, mode_seeking: float | None = None,
+               sampling: str | None = None) -> "Trainer":
+        """Rebuild a trainer from a run folder's checkpoint; `steps` may raise the total,
+        `max_minutes` sets a new wall-clock limit for this session of training, and
+        `mode_seeking` and `sampling` set a new mode-seeking weight and sampling mode from
+        here on. Every rank of a data-parallel run loads the same checkpoint."""
         run_dir = Path(run_dir)
         state = load_checkpoint(run_dir / CHECKPOINT_NAME)
         model_config = from_dict(ModelConfig, state["model_config"])
@@ -550,6 +593,10 @@ class Trainer:
             train_values["steps"] = steps
         if max_minutes is not None:
             train_values["max_minutes"] = max_minutes
+        if mode_seeking is not None:
+            train_values["mode_seeking"] = mode_seeking
+        if sampling is not None:
+            train_values["sampling"] = sampling
         run_config = json.loads((run_dir / RUN_CONFIG_NAME).read_text(encoding="utf-8"))
         trainer = cls(dataset, model_config, from_dict(TrainConfig, train_values), run_dir,
                       data_source=run_config["data"]["source"], progress=progress, distributed=distributed)

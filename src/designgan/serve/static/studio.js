@@ -139,6 +139,7 @@ async function generate(event) {
     n: Number.isInteger(n) ? n : 8,
     seed: seedText === "" ? -1 : Number(seedText),
     truncation: Number(byId("truncation").value),
+    context: byId("context").checked,
   };
   closeSuggestions();
   const button = byId("generate");
