@@ -45,6 +45,8 @@ derived from that artwork and are shared under the same licence with this attrib
 | DiffAugment | {diffaugment} |
 | EMA decay per step | {ema_decay} |
 | batch | {batch_size} |
+| batch sampling | {sampling} |
+| mode-seeking weight | {mode_seeking} |
 | steps | {steps} ({images_seen} images seen) |
 | training time | {minutes:.1f} minutes |
 | hardware | {hardware} |
@@ -86,6 +88,8 @@ def main() -> None:
         diffaugment=train["diffaugment"] or "off",
         ema_decay=train["ema_decay"],
         batch_size=recipe["batch_size"],
+        sampling=train.get("sampling", "uniform"),
+        mode_seeking=train.get("mode_seeking", 0.0) or "off",
         steps=recipe["steps"],
         images_seen=recipe["images_seen"],
         minutes=recipe["training_seconds"] / 60,

@@ -123,6 +123,7 @@ def test_train_cli_resume_changes_sampling_and_mode_seeking(tmp_path):
 @pytest.mark.parametrize(("option", "value", "message"), [
     ("--sampling", "rare", "--sampling 'rare' is invalid; use one of uniform, base-design"),
     ("--mode-seeking", "-2", "--mode-seeking -2.0 is out of range"),
+    ("--sampling", "", "--sampling '' is invalid"),
 ])
 def test_train_cli_rejects_bad_sampling_options(tmp_path, option, value, message):
     data = make_keyword_dataset().save(tmp_path / "data.safetensors")

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from designgan.data.sampling import base_design_id, sampling_weights
+from designgan.data.sampling import base_design_count, base_design_id, sampling_weights
 
 
 def test_base_design_strips_skin_tones():
@@ -38,3 +38,18 @@ def test_folder_names_sample_uniformly():
 def test_unknown_mode_named():
     with pytest.raises(ValueError, match="'rare-first'.*uniform, base-design"):
         sampling_weights(["1F431"], "rare-first")
+
+
+def test_imported_file_names_group_by_base_design():
+    # An imported folder keeps file names as source ids; the extension must not hide the tone.
+    ids = ["1F44B.png", "1F44B-1F3FB.png", "1F44B-1F3FF.png", "icons/1F468-1F3FD-200D-2695-FE0F.svg",
+           "icons/1F468-200D-2695-FE0F.svg", "cat-face.svg"]
+    assert base_design_id("1F44B-1F3FB.png") == "1F44B.png"
+    assert base_design_count(ids) == 3
+    weights = sampling_weights(ids, "base-design")
+    assert weights[:3].sum() == pytest.approx(weights[5])
+
+
+def test_dots_in_names_are_not_extensions():
+    assert base_design_id("v1.2-1F3FB") == "v1.2"
+    assert base_design_id("1F44B-1F3FB") == "1F44B"

@@ -612,3 +612,30 @@ def test_resume_sets_sampling(hinge_run, tiny_dataset):
 def test_invalid_sampling_named(tiny_train_config):
     with pytest.raises(ConfigError, match="--sampling 'rare'"):
         tiny_train_config(sampling="rare").validate()
+
+
+def test_resume_records_setting_changes(hinge_run, tiny_dataset, tmp_path):
+    import shutil
+
+    _, result = hinge_run
+    run_dir = tmp_path / "run"
+    shutil.copytree(result.run_dir, run_dir)
+    resumed = Trainer.resume(run_dir, tiny_dataset(), steps=22, progress=False, mode_seeking=2.0,
+                             sampling="base-design")
+    change = {"step": 20, "mode_seeking": 2.0, "sampling": "base-design"}
+    assert resumed.setting_changes == [change]
+    resumed.run()
+    assert read_run_config(run_dir)["setting_changes"] == [change]
+    recipe = json.loads((run_dir / "model" / "config.json").read_text())["recipe"]
+    assert recipe["setting_changes"] == [change]
+
+    # A later resume without new values keeps the history; one that repeats a value adds nothing.
+    again = Trainer.resume(run_dir, tiny_dataset(), steps=24, progress=False, sampling="base-design")
+    assert again.setting_changes == [change]
+
+
+def test_mode_seeking_warns_without_pairs(tiny_dataset, tiny_model_config, tiny_train_config, tmp_path, caplog):
+    config = tiny_train_config(mode_seeking=1.0, batch_size=1)
+    with caplog.at_level(logging.WARNING, logger="designgan.training.trainer"):
+        Trainer(tiny_dataset(), tiny_model_config(), config, tmp_path / "run", progress=False)
+    assert "--mode-seeking 1 needs at least 2 images" in caplog.text

@@ -156,7 +156,7 @@ def train(
     diffaugment: str = typer.Option("color,translation,cutout", help='DiffAugment policy applied to real and fake images before the critic; "" turns it off.'),
     ema_decay: float = typer.Option(0.995, help="Per-step decay of the generator's exponential moving average (used for samples and export)."),
     sampling: Optional[str] = typer.Option(None, help="How batches draw designs: uniform, or base-design (each design's variants, such as its skin tones, share one draw, so rare subjects come up more often). Default: uniform (with --resume: the run's own mode)."),
-    mode_seeking: Optional[float] = typer.Option(None, help="Weight of the mode-seeking term (Mao et al. 2019), which makes two noise vectors with the same keywords give different designs; 0 = off. Default: 0 (with --resume: the run's own weight)."),
+    mode_seeking: Optional[float] = typer.Option(None, help="Weight of the mode-seeking term (Mao et al. 2019), 0..100, which makes two noise vectors with the same keywords give different designs; 0 = off. Needs batches of 2 or more. Default: 0 (with --resume: the run's own weight)."),
     unconditional: bool = typer.Option(False, "--unconditional", help="Ignore keywords and train an unconditional GAN."),
     sample_keywords: List[str] = typer.Option([], help="Keyword set for one row of the sample grids; repeat for more rows. Default: sets of real designs."),
     seed: int = typer.Option(0, help="Random seed for weights, batches, noise and augmentation."),
@@ -207,7 +207,8 @@ def train(
             train_config = TrainConfig(
                 loss=loss, batch_size=batch_size, steps=steps if steps is not None else 10_000,
                 max_minutes=max_minutes or 0.0, gp_weight=gp_weight, diffaugment=diffaugment, ema_decay=ema_decay,
-                sampling=sampling or "uniform", mode_seeking=mode_seeking or 0.0, conditional=not unconditional, seed=seed, sample_keywords=tuple(sample_keywords),
+                sampling=sampling if sampling is not None else "uniform",
+                mode_seeking=mode_seeking if mode_seeking is not None else 0.0, conditional=not unconditional, seed=seed, sample_keywords=tuple(sample_keywords),
                 sample_every=sample_every, checkpoint_every=checkpoint_every, log_every=log_every,
                 threads=threads, tensorboard=tensorboard, channels_last=channels_last,
                 reuse_fakes=reuse_fakes, device=device, adam_implementation=adam_implementation, compile=compile,

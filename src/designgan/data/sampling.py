@@ -10,6 +10,7 @@ doubles how often cats and food are drawn and cuts people from 45% to 16% of ima
 
 from __future__ import annotations
 
+import os
 from collections import Counter
 
 import numpy as np
@@ -23,10 +24,20 @@ SKIN_TONE_CODEPOINTS = frozenset({"1F3FB", "1F3FC", "1F3FD", "1F3FE", "1F3FF"})
 def base_design_id(source_id: str) -> str:
     """The source id without skin-tone modifiers: "1F468-1F3FD-200D-2695-FE0F" -> "1F468-200D-2695-FE0F".
 
-    Ids that are not hyphen-joined code points, such as a folder's file names, are
-    their own base design, so a user's set is sampled uniformly unless it contains emoji ids.
+    A file extension is set aside first, so an imported folder's "1F44B-1F3FB.png" joins
+    "1F44B.png". Ids without hyphen-joined code points, such as "cat-face.svg", are their
+    own base design, so a user's set is sampled uniformly unless its names are emoji code points.
     """
-    return "-".join(part for part in source_id.split("-") if part.upper() not in SKIN_TONE_CODEPOINTS)
+    stem, extension = os.path.splitext(source_id)
+    if not extension[1:].isalpha():  # "1F44B-1F3FB" has no extension; "v1.2" keeps its dot
+        stem, extension = source_id, ""
+    kept = [part for part in stem.split("-") if part.upper() not in SKIN_TONE_CODEPOINTS]
+    return "-".join(kept) + extension
+
+
+def base_design_count(source_ids: list[str]) -> int:
+    """Count the distinct base designs among the source ids."""
+    return len({base_design_id(source_id) for source_id in source_ids})
 
 
 def sampling_weights(source_ids: list[str], mode: str) -> np.ndarray | None:
@@ -44,4 +55,4 @@ def sampling_weights(source_ids: list[str], mode: str) -> np.ndarray | None:
     return weights / weights.sum()
 
 
-__all__ = ["SAMPLING_MODES", "base_design_id", "sampling_weights"]
+__all__ = ["SAMPLING_MODES", "base_design_count", "base_design_id", "sampling_weights"]

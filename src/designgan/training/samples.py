@@ -26,6 +26,9 @@ def save_sample_grid(generator: torch.nn.Module, z: torch.Tensor, keywords: torc
     make_grid(images, columns=len(z) // rows).save(path)
 
 
+SECOND_AXIS = frozenset({"loss/mode_seeking"})
+
+
 def plot_loss_curves(metrics_path: str | Path, out_path: str | Path) -> bool:
     """Plot every "loss/..." series of a metrics.jsonl file against the step.
 
@@ -49,13 +52,23 @@ def plot_loss_curves(metrics_path: str | Path, out_path: str | Path) -> bool:
     matplotlib.use("Agg")  # no display on servers and CI
     import matplotlib.pyplot as plt
 
+    # Terms on another scale (the mode-seeking term is about 3 to 20 where the GAN losses
+    # are about 1) get their own axis on the right, so they do not flatten the others.
     figure, axis = plt.subplots(figsize=(7, 4), dpi=100)
+    right = axis.twinx() if any(key in SECOND_AXIS for key in series) else None
+    colours = iter(plt.rcParams["axes.prop_cycle"].by_key()["color"])
     for key, (steps, values) in sorted(series.items()):
-        axis.plot(steps, _smooth(values), label=key.removeprefix("loss/"), linewidth=1.2)
+        target = right if key in SECOND_AXIS else axis
+        target.plot(steps, _smooth(values), label=key.removeprefix("loss/"), linewidth=1.2, color=next(colours))
     axis.set_xlabel("generator step")
     axis.set_ylabel("loss (moving average)")
     axis.grid(alpha=0.3)
-    axis.legend()
+    handles, labels = axis.get_legend_handles_labels()
+    if right is not None:
+        right.set_ylabel("mode-seeking term (moving average)")
+        more_handles, more_labels = right.get_legend_handles_labels()
+        handles, labels = handles + more_handles, labels + more_labels
+    axis.legend(handles, labels)
     figure.tight_layout()
     figure.savefig(out_path)
     plt.close(figure)

@@ -19,7 +19,7 @@ from ..augment import DiffAugment
 from ..config import ModelConfig, TrainConfig, from_dict, to_dict
 from ..data.dataset import DesignDataset
 from ..data.keywords import tokenize_keywords
-from ..data.sampling import sampling_weights
+from ..data.sampling import base_design_count, sampling_weights
 from ..export import export_model
 from ..keyword_context import KeywordSets
 from ..images import uint8_to_float
@@ -157,11 +157,21 @@ class Trainer:
         self.cursor = 0
         weights = sampling_weights(dataset.source_ids, train_config.sampling)
         self.sample_weights = torch.from_numpy(weights) if weights is not None else None
+        if weights is not None and self.context.is_main:
+            logger.info("sampling by base design: %d designs in %d base designs", len(dataset),
+                        base_design_count(dataset.source_ids))
+        if train_config.mode_seeking > 0 and self.batch_size < 2 and self.context.is_main:
+            logger.warning("--mode-seeking %g needs at least 2 images per batch and process to form a pair; "
+                           "with batches of %d it has no effect. Raise --batch-size.",
+                           train_config.mode_seeking, self.batch_size)
 
         # Minibatch-std groups must divide the batch.
         self.group_size = math.gcd(model_config.minibatch_std_group, self.batch_size) or 1
 
         self.step = 0
+        # Settings that a resume changed, each with the step it took effect at, so the run
+        # config and the exported recipe tell which steps ran with which setting.
+        self.setting_changes: list[dict[str, Any]] = []
         self.elapsed_seconds = 0.0
         self._prepare_fixed_inputs()
 
@@ -219,6 +229,7 @@ class Trainer:
             "batch_size_used": self.batch_size,
             "world_size": self.context.world_size,
             "global_batch_size": self.global_batch_size,
+            "setting_changes": self.setting_changes,
         }
         (self.run_dir / RUN_CONFIG_NAME).write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
 
@@ -517,6 +528,7 @@ class Trainer:
             "images_seen": self.step * self.global_batch_size,
             "batch_size": self.batch_size,
             "world_size": self.context.world_size,
+            "setting_changes": self.setting_changes,
             "data": {"source": self.data_source, "images": len(self.dataset), "render": render},
             "torch": torch.__version__,
         }
@@ -529,6 +541,7 @@ class Trainer:
         return {
             "step": self.step,
             "elapsed_seconds": self.elapsed_seconds,
+            "setting_changes": self.setting_changes,
             "generator": self.generator.state_dict(),
             "critic": self.critic.state_dict(),
             "ema": self.ema.state_dict(),
@@ -563,6 +576,7 @@ class Trainer:
                            saved_world_size, self.context.world_size, self.global_batch_size)
         self.step = int(state["step"])
         self.elapsed_seconds = float(state["elapsed_seconds"])
+        self.setting_changes = [dict(change) for change in state.get("setting_changes", [])]
         self.generator.load_state_dict(state["generator"])
         self.critic.load_state_dict(state["critic"])
         self.ema.load_state_dict(state["ema"])
@@ -580,10 +594,12 @@ class Trainer:
                progress: bool = True, max_minutes: float | None = None,
                distributed: DistributedContext | None = None, mode_seeking: float | None = None,
                sampling: str | None = None) -> "Trainer":
-        """Rebuild a trainer from a run folder's checkpoint; `steps` may raise the total,
-        `max_minutes` sets a new wall-clock limit for this session of training, and
-        `mode_seeking` and `sampling` set a new mode-seeking weight and sampling mode from
-        here on. Every rank of a data-parallel run loads the same checkpoint."""
+        """Rebuild a trainer from a run folder's checkpoint.
+
+        `steps` may raise the total, and `max_minutes` sets a new wall-clock limit for this
+        session of training. `mode_seeking` and `sampling` set a new weight and sampling
+        mode from here on; each change is recorded in `setting_changes`. Every rank of a
+        data-parallel run loads the same checkpoint."""
         run_dir = Path(run_dir)
         state = load_checkpoint(run_dir / CHECKPOINT_NAME)
         model_config = from_dict(ModelConfig, state["model_config"])
@@ -593,14 +609,18 @@ class Trainer:
             train_values["steps"] = steps
         if max_minutes is not None:
             train_values["max_minutes"] = max_minutes
-        if mode_seeking is not None:
-            train_values["mode_seeking"] = mode_seeking
-        if sampling is not None:
-            train_values["sampling"] = sampling
+        defaults = TrainConfig()
+        changes = {}
+        for name, value in (("mode_seeking", mode_seeking), ("sampling", sampling)):
+            if value is not None and value != train_values.get(name, getattr(defaults, name)):
+                changes[name] = value
+        train_values.update(changes)
         run_config = json.loads((run_dir / RUN_CONFIG_NAME).read_text(encoding="utf-8"))
         trainer = cls(dataset, model_config, from_dict(TrainConfig, train_values), run_dir,
                       data_source=run_config["data"]["source"], progress=progress, distributed=distributed)
         trainer.load_state_dict(state)
+        if changes:
+            trainer.setting_changes.append({"step": trainer.step, **changes})
         if trainer.context.is_main:
             _drop_metrics_after(run_dir / METRICS_NAME, trainer.step)
         return trainer
