@@ -15,24 +15,27 @@ fi
 # context), the loss curve, and one grid per keyword set as `designgan generate` draws it.
 mkdir -p docs/images/training
 cp "$run/loss_curve.png" docs/images/training/loss_curve.png
-for grid in "$run"/samples/step_0000200.png "$run"/samples/step_0001400.png "$run"/samples/step_0002800.png "$run"/samples/step_0006600.png; do
+for step in 0000200 0001400 0002800 0006600 0010000; do
+    grid="$run/samples/step_$step.png"
     cp "$grid" docs/images/training/
 done
 cp "$run/samples/final.png" docs/images/training/final_no_context.png
-for keywords in "cat" "heart" "smiling face" "flag" "food" "woman dark skin tone" "hand" "drink"; do
+# The issue's eight example sets, then four more that the docs discuss.
+keyword_sets=("cat" "heart" "smiling face" "flag" "food" "woman dark skin tone" "hand" "drink"
+              "square" "kiss" "thumbs up" "oclock")
+for keywords in "${keyword_sets[@]}"; do
     name=$(echo "$keywords" | tr ' ' '_')
     designgan generate "$keywords" -n 16 --seed 7 --columns 8 --out "docs/images/builtin_${name}.png"
 done
 
 # The model card's grid: eight ideas (seeds 7..14) per keyword set, one row each.
-python - "$dest/samples.png" <<'PY'
+python - "$dest/samples.png" "${keyword_sets[@]}" <<'PY'
 import sys
 from PIL import Image
 from designgan import load_model
 
 model = load_model()
-rows = [model.generate(keywords, n=8, seed=7) for keywords in
-        ("cat", "heart", "smiling face", "flag", "food", "woman dark skin tone", "hand", "drink")]
+rows = [model.generate(keywords, n=8, seed=7) for keywords in sys.argv[2:]]
 side = rows[0][0].width
 grid = Image.new("RGB", (8 * side, len(rows) * side), "white")
 for y, row in enumerate(rows):

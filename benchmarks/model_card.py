@@ -19,8 +19,8 @@ when no `--model` is given.
 ![samples](samples.png)
 
 Rows of the grid above: `designgan generate` with its defaults (keyword context on)
-for cat, heart, smiling face, flag, food, woman dark skin tone, hand and drink; columns:
-seeds 7 to 14.
+for cat, heart, smiling face, flag, food, woman dark skin tone, hand, drink, square,
+kiss, thumbs up and oclock; columns: seeds 7 to 14.
 
 ## Data and licence
 
