@@ -20,7 +20,7 @@ for step in 0000200 0001400 0002800 0006600 0010000; do
     cp "$grid" docs/images/training/
 done
 cp "$run/samples/final.png" docs/images/training/final_no_context.png
-# The eight example sets, then four more that the docs discuss.
+# Eight everyday subjects (cat, food, people, symbols), then four more sets that docs/training.md discusses.
 keyword_sets=("cat" "heart" "smiling face" "flag" "food" "woman dark skin tone" "hand" "drink"
               "square" "kiss" "thumbs up" "oclock")
 for keywords in "${keyword_sets[@]}"; do

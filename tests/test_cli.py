@@ -108,7 +108,7 @@ def test_train_cli_resume_extends(tmp_path):
     assert "trained 4 steps" in result.output
 
 
-def test_train_cli_resume_changes_sampling_and_mode_seeking(tmp_path):
+def test_cli_resume_changes_sampling(tmp_path):
     data = make_keyword_dataset().save(tmp_path / "data.safetensors")
     run_dir = tmp_path / "run"
     common = ["--width", "8", "--latent-dim", "16", "--batch-size", "8", "-q"]
@@ -125,7 +125,7 @@ def test_train_cli_resume_changes_sampling_and_mode_seeking(tmp_path):
     ("--mode-seeking", "-2", "--mode-seeking -2.0 is out of range"),
     ("--sampling", "", "--sampling '' is invalid"),
 ])
-def test_train_cli_rejects_bad_sampling_options(tmp_path, option, value, message):
+def test_cli_rejects_bad_sampling(tmp_path, option, value, message):
     data = make_keyword_dataset().save(tmp_path / "data.safetensors")
     result = run("train", "--data", str(data), "--run-dir", str(tmp_path / "run"), option, value, "-q")
     assert result.exit_code == 2

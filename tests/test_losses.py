@@ -224,7 +224,7 @@ def test_mode_seeking_penalises_identical_images():
     assert apart.item() < same.item()
 
 
-def test_mode_seeking_gradient_pushes_images_apart():
+def test_mode_seeking_pushes_images_apart():
     images_a = torch.zeros(2, 3, 4, 4)
     images_b = torch.full((2, 3, 4, 4), 0.1, requires_grad=True)
     loss = mode_seeking_loss(images_a, images_b, torch.zeros(2, 8), torch.ones(2, 8))

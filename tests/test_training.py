@@ -538,7 +538,7 @@ def test_mode_seeking_changes_training(tiny_dataset, tiny_model_config, tiny_tra
     assert any(not torch.equal(weights[0][name], weights[1][name]) for name in weights[0])
 
 
-def test_resume_with_mode_seeking_matches_straight_run(tiny_dataset, tiny_model_config, tiny_train_config, tmp_path):
+def test_resume_mode_seeking_bit_identical(tiny_dataset, tiny_model_config, tiny_train_config, tmp_path):
     dataset, model_config = tiny_dataset(), tiny_model_config()
     train_config = tiny_train_config(mode_seeking=0.5, sample_every=NO_INTERMEDIATE_SAMPLES)
     straight, _ = _train(dataset, model_config, train_config, tmp_path / "straight")
@@ -572,7 +572,7 @@ def _variant_dataset(tiny_dataset):
     return dataset
 
 
-def test_base_design_sampling_favours_single_designs(tiny_dataset, tiny_model_config, tiny_train_config, tmp_path):
+def test_base_design_favours_single_designs(tiny_dataset, tiny_model_config, tiny_train_config, tmp_path):
     config = tiny_train_config(sampling="base-design")
     trainer = Trainer(_variant_dataset(tiny_dataset), tiny_model_config(), config, tmp_path / "run", progress=False)
     counts = torch.zeros(16)
@@ -592,8 +592,7 @@ def test_base_design_sampling_batches(tiny_dataset, tiny_model_config, tiny_trai
     assert keywords.shape == (8, 4)
 
 
-def test_resume_with_base_design_sampling_matches_straight_run(tiny_dataset, tiny_model_config, tiny_train_config,
-                                                                tmp_path):
+def test_resume_base_design_bit_identical(tiny_dataset, tiny_model_config, tiny_train_config, tmp_path):
     dataset, model_config = _variant_dataset(tiny_dataset), tiny_model_config()
     train_config = tiny_train_config(sampling="base-design", sample_every=NO_INTERMEDIATE_SAMPLES)
     straight, _ = _train(dataset, model_config, train_config, tmp_path / "straight")

@@ -86,7 +86,9 @@ class TrainConfig:
     ema_decay: float = 0.995  # per-step decay of the generator's moving average (half-life ~140 steps)
     ema_start_step: int = 0  # copy the raw weights into the EMA until this step
     sampling: SamplingMode = "uniform"  # uniform, or base-design: every design's variants (skin tones) share one draw
-    mode_seeking: float = 0.0  # weight of the mode-seeking term against collapse within a keyword set; 0 = off
+    # Weight of the mode-seeking term against collapse within a keyword set, 0 = off.
+    # NOTE: the bound of 100 is a sanity limit, not a measured one; only weight 1 was tried on OpenMoji.
+    mode_seeking: float = 0.0
     conditional: bool = True  # condition on keywords; False trains an unconditional model
     seed: int = 0
     sample_keywords: tuple[str, ...] = ()  # keyword sets, one per sample-grid row; () = sets of real designs

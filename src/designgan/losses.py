@@ -92,8 +92,8 @@ def mode_seeking_loss(images_a: torch.Tensor, images_b: torch.Tensor, z_a: torch
     from two noise vectors must differ in proportion to the distance of the vectors. A
     conditional generator that ignores its noise (every "cat" the same) makes the ratio
     small and this term large. Its gradient, -1/ratio^2, fades once the images differ.
-    Images are (P, C, H, W) in [-1, 1], noise vectors (P, latent); the means run over all
-    pairs and elements, so one pair's tiny distance cannot blow the term up on its own.
+    Images are (P, C, H, W) in [-1, 1] and noise vectors (P, latent). The means run over
+    all pairs and elements, so one pair's tiny distance cannot blow the term up on its own.
     """
     image_distance = (images_a.float() - images_b.float()).abs().mean()
     noise_distance = (z_a.float() - z_b.float()).abs().mean()

@@ -2,7 +2,7 @@
 
 Emoji sets repeat one design in several variants: OpenMoji draws about 400 people
 designs in five skin tones each, so half of its 3,953 designs are people. Drawn
-uniformly, a model spends half its steps on people and sees a rare subject such as
+uniformly, a model spends half its steps on people and draws a rare subject such as
 "cat" (12 designs) once every 330 images. Weighting each design by one over the size
 of its variant group makes every base design equally likely: on OpenMoji that
 doubles how often cats and food are drawn and cuts people from 45% to 16% of images.
@@ -22,7 +22,7 @@ SKIN_TONE_CODEPOINTS = frozenset({"1F3FB", "1F3FC", "1F3FD", "1F3FE", "1F3FF"})
 
 
 def base_design_id(source_id: str) -> str:
-    """The source id without skin-tone modifiers: "1F468-1F3FD-200D-2695-FE0F" -> "1F468-200D-2695-FE0F".
+    """Remove skin-tone modifiers from a source id: "1F468-1F3FD-200D-2695-FE0F" -> "1F468-200D-2695-FE0F".
 
     A file extension is set aside first, so an imported folder's "1F44B-1F3FB.png" joins
     "1F44B.png". Ids without hyphen-joined code points, such as "cat-face.svg", are their
@@ -31,8 +31,8 @@ def base_design_id(source_id: str) -> str:
     stem, extension = os.path.splitext(source_id)
     if not extension[1:].isalpha():  # "1F44B-1F3FB" has no extension; "v1.2" keeps its dot
         stem, extension = source_id, ""
-    kept = [part for part in stem.split("-") if part.upper() not in SKIN_TONE_CODEPOINTS]
-    return "-".join(kept) + extension
+    parts = [part for part in stem.split("-") if part.upper() not in SKIN_TONE_CODEPOINTS]
+    return "-".join(parts) + extension
 
 
 def base_design_count(source_ids: list[str]) -> int:
@@ -41,7 +41,7 @@ def base_design_count(source_ids: list[str]) -> int:
 
 
 def sampling_weights(source_ids: list[str], mode: str) -> np.ndarray | None:
-    """Per-design probabilities (N,) summing to 1, or None for uniform sampling.
+    """Return per-design probabilities (N,) that sum to 1, or None for uniform sampling.
 
     "base-design" gives each design 1 / (designs sharing its base design), then normalises.
     """

@@ -245,7 +245,9 @@ class Trainer:
         is at most N. Weighted sampling (`sampling` other than uniform) draws each global
         batch with replacement from the data stream instead."""
         if self.sample_weights is not None:
-            index = self._local_rows(self._draw_weighted()).cpu()
+            # Sliced on the CPU, because the indices read the CPU-side image array.
+            drawn = self._draw_weighted()
+            index = drawn[self.context.rank * self.batch_size : (self.context.rank + 1) * self.batch_size]
         else:
             if self.cursor + self.global_batch_size > len(self.order):
                 self.order = torch.randperm(len(self.dataset), generator=self.data_rng)
@@ -264,7 +266,7 @@ class Trainer:
         return images, keywords
 
     def _draw_weighted(self) -> torch.Tensor:
-        """Indices (global batch,) drawn with replacement by `sample_weights`."""
+        """Draw indices (global batch,) with replacement, in proportion to `sample_weights`."""
         return torch.multinomial(self.sample_weights, self.global_batch_size, replacement=True,
                                  generator=self.data_rng)
 
@@ -357,8 +359,8 @@ class Trainer:
         return stats
 
     def _pair_keywords(self, keywords: torch.Tensor | None) -> torch.Tensor | None:
-        """With the mode-seeking term on, give rows P..2P-1 the keywords of rows 0..P-1
-        (P = B // 2), so that each pair of fakes differs only in its noise; (B, K)."""
+        """Copy the keywords of rows 0..P-1 into rows P..2P-1 (P = B // 2) when the mode-seeking
+        term is on, so that each pair of fakes differs only in its noise. Shape (B, K)."""
         if keywords is None or self.train_config.mode_seeking == 0 or len(keywords) < 2:
             return keywords
         pairs = len(keywords) // 2
